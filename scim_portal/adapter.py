@@ -1,0 +1,72 @@
+"""The host portal's decision points.
+
+Subclass :class:`ScimAdapter` and name it in ``SCIM_PORTAL["ADAPTER"]`` to change
+how users and groups are scoped, created, populated and switched off.  Each
+method receives the integration it acts for.  Signals notify; adapters decide.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db import models
+
+from scim_portal.conf import app_settings
+from scim_portal.mapping import AttributeMap, default_user_attribute_map
+
+if TYPE_CHECKING:
+    from scim_portal.models import Integration, ScimGroup, ScimUser
+
+
+class ScimAdapter:
+    """Default behaviour; every public method is a documented extension point."""
+
+    # -- scoping (applied in the database query) ---------------------------------
+    def scope_users(self, queryset: models.QuerySet[ScimUser], integration: Integration):
+        """Narrow the SCIM users an integration may see. Default: those it provisioned."""
+        return queryset
+
+    def scope_groups(self, queryset: models.QuerySet[ScimGroup], integration: Integration):
+        """Narrow the SCIM groups an integration may see. Default: those it created."""
+        return queryset
+
+    # -- users --------------------------------------------------------------------
+    def user_attribute_map(self, integration: Integration) -> AttributeMap:
+        configured = app_settings.USER_ATTRIBUTE_MAP
+        return AttributeMap(configured if configured is not None else default_user_attribute_map())
+
+    def new_user(self, integration: Integration, values: dict[str, Any]) -> Any:
+        """An unsaved host user for a SCIM create. Default: SSO-only (unusable password)."""
+        user = get_user_model()(**values)
+        user.set_unusable_password()
+        return user
+
+    def populate_user(self, integration: Integration, user: Any, values: dict[str, Any]) -> list[str]:
+        """Copy mapped values onto the host user; return the names of changed fields."""
+        changed = []
+        for name, value in values.items():
+            if getattr(user, name) != value:
+                setattr(user, name, value)
+                changed.append(name)
+        return changed
+
+    def set_password(self, integration: Integration, user: Any, password: str) -> None:
+        """Called only when ``STORE_PASSWORDS`` is on (Okta sends random passwords otherwise ignored)."""
+        user.set_password(password)
+
+    # -- groups -------------------------------------------------------------------
+    def group_model(self) -> type[models.Model]:
+        return apps.get_model(app_settings.GROUP_MODEL)
+
+    def new_group(self, integration: Integration, display_name: str) -> Any:
+        """An unsaved host group for a SCIM group create."""
+        return self.group_model()(**{app_settings.GROUP_NAME_FIELD: display_name})
+
+    def rename_group(self, integration: Integration, group: Any, display_name: str) -> None:
+        setattr(group, app_settings.GROUP_NAME_FIELD, display_name)
+
+
+def get_adapter() -> ScimAdapter:
+    return app_settings.ADAPTER()

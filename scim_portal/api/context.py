@@ -1,0 +1,29 @@
+"""Who is calling: the credential, its integration and the service account."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from scim_portal.models import Integration
+
+
+@dataclass(frozen=True)
+class ScimContext:
+    """What every SCIM operation knows about its caller.
+
+    ``credential`` is the object that authenticated the request (a
+    ``ScimToken`` or an OAuth access token); ``scopes`` what it may do.
+    """
+
+    integration: Integration
+    actor: Any
+    credential: Any
+    credential_label: str
+    scopes: frozenset[str] = frozenset({"read", "write"})
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def dialect(self):
+        return self.integration.dialect

@@ -1,0 +1,66 @@
+"""Turns every failure into a SCIM error response (RFC 7644 section 3.12).
+
+IdPs parse error bodies as JSON: Okta shows a confusing parse error for
+plain text or HTML, so even unexpected exceptions get a SCIM body.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from scim_portal import exceptions as scim
+
+logger = logging.getLogger("scim_portal.api")
+
+
+class InternalError(scim.ScimError):
+    status = 500
+
+
+def as_scim_error(exc: Exception) -> scim.ScimError:
+    if isinstance(exc, scim.ScimError):
+        return exc
+    if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
+        return scim.Unauthorized(
+            _("Authentication required: send Authorization: Bearer <token>."),
+            headers={"WWW-Authenticate": 'Bearer realm="SCIM"'},
+        )
+    if isinstance(exc, (drf.PermissionDenied, DjangoPermissionDenied)):
+        return scim.Forbidden(str(getattr(exc, "detail", exc)))
+    if isinstance(exc, drf.ParseError):
+        return scim.InvalidSyntax(_("The request body is not valid JSON: %s") % exc.detail)
+    if isinstance(exc, drf.MethodNotAllowed):
+        return scim.MethodNotAllowed(str(exc.detail))
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return scim.UnsupportedMediaType(str(exc.detail))
+    if isinstance(exc, drf.Throttled):
+        wait = int(exc.wait or 1)
+        return scim.TooManyRequests(
+            _("Too many requests; retry after %d seconds.") % wait,
+            headers={"Retry-After": str(wait)},
+        )
+    if isinstance(exc, (Http404, drf.NotFound)):
+        return scim.NotFound(_("Resource not found."))
+    if isinstance(exc, drf.APIException):
+        error = scim.BadRequest(str(exc.detail))
+        return error
+    logger.exception("Unexpected error while handling a SCIM request")
+    return InternalError(_("The server could not process the request; it has been logged."))
+
+
+def error_response(error: scim.ScimError) -> Response:
+    response = Response(error.to_dict(), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def scim_exception_handler(exc: Exception, context: dict) -> Response:
+    """DRF exception handler for SCIM views (set per view, never globally)."""
+    return error_response(as_scim_error(exc))

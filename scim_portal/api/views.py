@@ -1,0 +1,245 @@
+"""SCIM endpoints (RFC 7644 section 3).  Each view reads: authenticate, parse,
+apply through the provisioning write path, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from scim_portal.api.base import ScimView
+from scim_portal.conf import app_settings
+from scim_portal.exceptions import (
+    BadRequest,
+    InvalidSyntax,
+    InvalidValue,
+    NotFound,
+    NotImplementedByServer,
+)
+from scim_portal.provisioning import Provisioner
+from scim_portal.resources import GroupService, Query, ResourceService, UserService
+from scim_portal.scim import discovery, urns
+from scim_portal.scim.filters import parse_attribute_list
+
+
+def base_url(request: Request) -> str:
+    configured = app_settings.BASE_URL
+    if configured:
+        return configured.rstrip("/")
+    return request.build_absolute_uri(reverse("scim_portal:root")).rstrip("/")
+
+
+def parse_int(value: Any, name: str, *, minimum: int) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidValue(_("%s must be an integer.") % name) from None
+    return max(number, minimum)
+
+
+def query_from(params: Any) -> Query:
+    """RFC 7644 3.4.2 query parameters (names compared without regard to case)."""
+    lowered = {str(k).lower(): v for k, v in params.items()}
+    start = parse_int(lowered.get("startindex"), "startIndex", minimum=1) or 1
+    count = parse_int(lowered.get("count"), "count", minimum=0)
+    sort_order = str(lowered.get("sortorder") or "ascending")
+    if sort_order.lower() not in ("ascending", "descending"):
+        raise InvalidValue(_("sortOrder must be 'ascending' or 'descending'."))
+    filter_text = lowered.get("filter")
+    if filter_text is not None and not isinstance(filter_text, str):
+        raise InvalidValue(_("filter must be a string."))
+    return Query(
+        filter=filter_text or None,
+        start_index=start,
+        count=count,
+        sort_by=lowered.get("sortby") or None,
+        sort_order=sort_order,
+        attributes=attribute_list(lowered.get("attributes")),
+        excluded=attribute_list(lowered.get("excludedattributes")),
+    )
+
+
+def attribute_list(value: Any) -> list[str] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    if not isinstance(value, str):
+        raise InvalidValue(_("attributes must be a comma-separated string or a list."))
+    return parse_attribute_list(value)
+
+
+def if_match(request: Request) -> str | None:
+    return request.META.get("HTTP_IF_MATCH")
+
+
+def resource_response(service: ResourceService, obj, request: Request, status: int = 200) -> Response:
+    query = query_from(request.query_params)
+    response = Response(service.render(obj, query), status=status)
+    response["ETag"] = obj.etag
+    if status == 201:
+        response["Location"] = service.location(obj)
+    return response
+
+
+class ResourceListView(ScimView):
+    service_class: type[ResourceService]
+
+    def service(self) -> ResourceService:
+        return self.service_class(self.scim, base_url(self.request))
+
+    def get(self, request: Request) -> Response:
+        return Response(self.service().search(query_from(request.query_params)).to_dict())
+
+
+class ResourceSearchView(ResourceListView):
+    """``POST /<Resource>/.search`` (RFC 7644 3.4.3)."""
+
+    read_only_post = True
+
+    def post(self, request: Request) -> Response:
+        body = self.request.data
+        if not isinstance(body, dict):
+            raise InvalidSyntax(_("The search request must be a JSON object."))
+        schemas = body.get("schemas")
+        if schemas is not None and urns.SEARCH_REQUEST not in schemas:
+            raise InvalidSyntax(_("The search request must use the SearchRequest schema."))
+        return Response(self.service().search(query_from(body)).to_dict())
+
+
+class UsersView(ResourceListView):
+    service_class = UserService
+
+    def post(self, request: Request) -> Response:
+        provisioner = Provisioner(self.scim, base_url(request))
+        scim_user = provisioner.create_user(request.data)
+        return resource_response(provisioner.users, scim_user, request, status=201)
+
+
+class UserView(ScimView):
+    def provisioner(self) -> Provisioner:
+        return Provisioner(self.scim, base_url(self.request))
+
+    def get(self, request: Request, scim_id: str) -> Response:
+        service = UserService(self.scim, base_url(request))
+        obj = service.get(scim_id)
+        response = resource_response(service, obj, request)
+        if request.META.get("HTTP_IF_NONE_MATCH") == obj.etag:
+            return Response(status=304, headers={"ETag": obj.etag})
+        return response
+
+    def put(self, request: Request, scim_id: str) -> Response:
+        provisioner = self.provisioner()
+        obj = provisioner.replace_user(scim_id, request.data, if_match(request))
+        return resource_response(provisioner.users, obj, request)
+
+    def patch(self, request: Request, scim_id: str) -> Response:
+        provisioner = self.provisioner()
+        obj = provisioner.patch_user(scim_id, request.data, if_match(request))
+        status = self.scim.dialect.user_patch_status
+        if status == 204:
+            return Response(status=204, headers={"ETag": obj.etag})
+        return resource_response(provisioner.users, obj, request)
+
+    def delete(self, request: Request, scim_id: str) -> Response:
+        self.provisioner().delete_user(scim_id, if_match(request))
+        return Response(status=204)
+
+
+class GroupsView(ResourceListView):
+    service_class = GroupService
+
+    def post(self, request: Request) -> Response:
+        provisioner = Provisioner(self.scim, base_url(request))
+        scim_group = provisioner.create_group(request.data)
+        return resource_response(provisioner.groups, scim_group, request, status=201)
+
+
+class GroupView(ScimView):
+    def provisioner(self) -> Provisioner:
+        return Provisioner(self.scim, base_url(self.request))
+
+    def get(self, request: Request, scim_id: str) -> Response:
+        service = GroupService(self.scim, base_url(request))
+        return resource_response(service, service.get(scim_id), request)
+
+    def put(self, request: Request, scim_id: str) -> Response:
+        provisioner = self.provisioner()
+        obj = provisioner.replace_group(scim_id, request.data, if_match(request))
+        return resource_response(provisioner.groups, obj, request)
+
+    def patch(self, request: Request, scim_id: str) -> Response:
+        provisioner = self.provisioner()
+        obj = provisioner.patch_group(scim_id, request.data, if_match(request))
+        if self.scim.dialect.group_patch_status == 204:
+            return Response(status=204, headers={"ETag": obj.etag})
+        return resource_response(provisioner.groups, obj, request)
+
+    def delete(self, request: Request, scim_id: str) -> Response:
+        self.provisioner().delete_group(scim_id, if_match(request))
+        return Response(status=204)
+
+
+class UserSearchView(ResourceSearchView):
+    service_class = UserService
+
+
+class GroupSearchView(ResourceSearchView):
+    service_class = GroupService
+
+
+class RootSearchView(ScimView):
+    """``POST /.search`` across resource types is not offered (RFC 7644 3.4.3 makes it optional)."""
+
+    read_only_post = True
+
+    def post(self, request: Request) -> Response:
+        raise NotImplementedByServer(_("Search at the root is not supported; use /Users/.search or /Groups/.search."))
+
+
+class NotImplementedView(ScimView):
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotImplementedByServer(_("This endpoint is not implemented."))
+
+    post = put = patch = delete = get
+
+
+class UnknownView(ScimView):
+    """Any other path under the SCIM base URL: a SCIM 404, never an HTML page."""
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound(_("No SCIM endpoint at %s.") % request.path)
+
+    post = put = patch = delete = get
+
+
+class RootView(ScimView):
+    def get(self, request: Request) -> Response:
+        raise BadRequest(_("This is the SCIM base URL; use /Users, /Groups or /ServiceProviderConfig."))
+
+
+class ServiceProviderConfigView(ScimView):
+    def get(self, request: Request) -> Response:
+        return Response(discovery.service_provider_config(base_url(request)))
+
+
+class SchemasView(ScimView):
+    def get(self, request: Request, schema_id: str | None = None) -> Response:
+        if schema_id is None:
+            return Response(discovery.list_response(discovery.schemas(base_url(request))))
+        return Response(discovery.schema(schema_id, base_url(request)))
+
+
+class ResourceTypesView(ScimView):
+    def get(self, request: Request, name: str | None = None) -> Response:
+        if name is None:
+            return Response(discovery.list_response(discovery.resource_types(base_url(request))))
+        return Response(discovery.resource_type(name, base_url(request)))

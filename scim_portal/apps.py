@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ScimPortalConfig(AppConfig):
+    name = "scim_portal"
+    label = "scim_portal"
+    verbose_name = _("SCIM provisioning")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from scim_portal import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,132 @@
+"""System checks (ids ``scim_portal.E0xx`` / ``W0xx``).  They never query the
+database (they run before ``migrate``) and never raise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core import checks
+from django.db import models
+from django.utils.module_loading import import_string
+
+from scim_portal.conf import DEFAULTS, app_settings
+
+REQUIRED_APPS = ("django.contrib.auth", "django.contrib.contenttypes", "oauth2_provider")
+
+
+@checks.register()
+def check_installed_apps(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    return [
+        checks.Error(
+            f"{app} must be in INSTALLED_APPS for scim_portal.",
+            hint=f'Add "{app}" to INSTALLED_APPS.',
+            id="scim_portal.E001",
+        )
+        for app in REQUIRED_APPS
+        if not apps.is_installed(app)
+    ]
+
+
+@checks.register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    raw = getattr(settings, "SCIM_PORTAL", {})
+    if not isinstance(raw, dict):
+        return [checks.Error("SCIM_PORTAL must be a dict.", hint="See docs/settings.md.",
+                             id="scim_portal.E002")]
+    errors: list[checks.CheckMessage] = []
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        errors.append(checks.Error(
+            f"Unknown SCIM_PORTAL key(s): {', '.join(unknown)}.",
+            hint="Check the spelling against docs/settings.md.", id="scim_portal.E003"))
+    errors += check_sizes()
+    errors += check_adapter()
+    return errors
+
+
+def check_sizes() -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    for name in ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_BODY_BYTES", "MAX_FILTER_LENGTH",
+                 "MAX_OPERATIONS"):
+        try:
+            value = getattr(app_settings, name)
+        except (TypeError, ValueError):
+            value = -1
+        if value <= 0:
+            errors.append(checks.Error(
+                f"SCIM_PORTAL['{name}'] must be a positive integer.",
+                hint=f"Remove it to use the default ({DEFAULTS[name]}).", id="scim_portal.E004"))
+    if not errors and app_settings.DEFAULT_PAGE_SIZE > app_settings.MAX_PAGE_SIZE:
+        errors.append(checks.Error(
+            "SCIM_PORTAL['DEFAULT_PAGE_SIZE'] is larger than MAX_PAGE_SIZE.",
+            hint="Lower DEFAULT_PAGE_SIZE or raise MAX_PAGE_SIZE.", id="scim_portal.E004"))
+    return errors
+
+
+def check_adapter() -> list[checks.CheckMessage]:
+    value = app_settings.user_settings().get("ADAPTER", DEFAULTS["ADAPTER"])
+    try:
+        adapter = import_string(value) if isinstance(value, str) else value
+    except ImportError as exc:
+        return [checks.Error(f"SCIM_PORTAL['ADAPTER'] cannot be imported: {exc}.",
+                             hint="Give the dotted path of a ScimAdapter subclass.",
+                             id="scim_portal.E005")]
+    from scim_portal.adapter import ScimAdapter
+
+    if not (isinstance(adapter, type) and issubclass(adapter, ScimAdapter)):
+        return [checks.Error("SCIM_PORTAL['ADAPTER'] is not a ScimAdapter subclass.",
+                             hint="Subclass scim_portal.adapter.ScimAdapter.", id="scim_portal.E005")]
+    return []
+
+
+@checks.register(checks.Tags.models)
+def check_models(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        group_model = apps.get_model(app_settings.GROUP_MODEL)
+    except (LookupError, ValueError):
+        return [checks.Error(
+            f"SCIM_PORTAL_GROUP_MODEL '{app_settings.GROUP_MODEL}' is not an installed model.",
+            hint='Use "app_label.ModelName", e.g. "auth.Group".', id="scim_portal.E006")]
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    errors: list[checks.CheckMessage] = []
+    try:
+        field = user_model._meta.get_field(app_settings.USER_GROUPS_FIELD)
+    except Exception:
+        field = None
+    if not isinstance(field, models.ManyToManyField) or field.related_model is not group_model:
+        errors.append(checks.Error(
+            f"{user_model.__name__}.{app_settings.USER_GROUPS_FIELD} is not a many-to-many field "
+            f"to {app_settings.GROUP_MODEL}.",
+            hint="Set SCIM_PORTAL['USER_GROUPS_FIELD'] to the user model's M2M field to the group model.",
+            id="scim_portal.E007"))
+    try:
+        group_model._meta.get_field(app_settings.GROUP_NAME_FIELD)
+    except Exception:
+        errors.append(checks.Error(
+            f"{group_model.__name__} has no field '{app_settings.GROUP_NAME_FIELD}'.",
+            hint="Set SCIM_PORTAL['GROUP_NAME_FIELD'] to the group model's name field.",
+            id="scim_portal.E008"))
+    errors += check_attribute_map(user_model)
+    return errors
+
+
+def check_attribute_map(user_model: type[models.Model]) -> list[checks.CheckMessage]:
+    mapping = app_settings.USER_ATTRIBUTE_MAP
+    if mapping is None:
+        return []
+    if not isinstance(mapping, dict) or not mapping.get("userName"):
+        return [checks.Error("SCIM_PORTAL['USER_ATTRIBUTE_MAP'] must be a dict that maps userName.",
+                             hint='For example {"userName": "email"}.', id="scim_portal.E009")]
+    names = {f.name for f in user_model._meta.get_fields()}
+    return [
+        checks.Error(
+            f"SCIM_PORTAL['USER_ATTRIBUTE_MAP'] maps {path} to unknown field '{field}'.",
+            hint=f"Fields of {user_model.__name__}: {', '.join(sorted(names))}.",
+            id="scim_portal.E010")
+        for path, field in mapping.items()
+        if field not in names
+    ]

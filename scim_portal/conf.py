@@ -1,0 +1,111 @@
+"""Typed, live access to the ``SCIM_PORTAL`` setting.
+
+Every property reads ``django.conf.settings`` when it is accessed, so
+``override_settings`` works in tests and nothing is frozen at import time.
+Defaults are documented in ``docs/settings.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    "ADAPTER": "scim_portal.adapter.ScimAdapter",
+    "USER_ATTRIBUTE_MAP": None,
+    "GROUP_NAME_FIELD": "name",
+    "USER_GROUPS_FIELD": "groups",
+    "DEFAULT_PAGE_SIZE": 100,
+    "MAX_PAGE_SIZE": 500,
+    "MAX_BODY_BYTES": 1024 * 1024,
+    "MAX_FILTER_LENGTH": 4096,
+    "MAX_OPERATIONS": 1000,
+    "TOKEN_PREFIX": "scim_",
+    "TOKEN_LAST_USED_PRECISION": 60,
+    "STORE_PASSWORDS": False,
+    "BASE_URL": None,
+    "EXTENSION_SCHEMAS": [],
+}
+
+
+def group_model_label() -> str:
+    return getattr(settings, "SCIM_PORTAL_GROUP_MODEL", "auth.Group")
+
+
+class AppSettings:
+    """Read-through view of ``settings.SCIM_PORTAL`` with defaults."""
+
+    def _get(self, name: str) -> Any:
+        user = getattr(settings, "SCIM_PORTAL", {}) or {}
+        return user.get(name, DEFAULTS[name])
+
+    def user_settings(self) -> dict[str, Any]:
+        return dict(getattr(settings, "SCIM_PORTAL", {}) or {})
+
+    @property
+    def ADAPTER(self) -> type:
+        value = self._get("ADAPTER")
+        return import_string(value) if isinstance(value, str) else value
+
+    @property
+    def USER_ATTRIBUTE_MAP(self) -> dict[str, str] | None:
+        return self._get("USER_ATTRIBUTE_MAP")
+
+    @property
+    def GROUP_MODEL(self) -> str:
+        """``settings.SCIM_PORTAL_GROUP_MODEL`` (a top-level setting, like ``AUTH_USER_MODEL``,
+        because migrations point at it)."""
+        return group_model_label()
+
+    @property
+    def GROUP_NAME_FIELD(self) -> str:
+        return self._get("GROUP_NAME_FIELD")
+
+    @property
+    def USER_GROUPS_FIELD(self) -> str:
+        return self._get("USER_GROUPS_FIELD")
+
+    @property
+    def DEFAULT_PAGE_SIZE(self) -> int:
+        return int(self._get("DEFAULT_PAGE_SIZE"))
+
+    @property
+    def MAX_PAGE_SIZE(self) -> int:
+        return int(self._get("MAX_PAGE_SIZE"))
+
+    @property
+    def MAX_BODY_BYTES(self) -> int:
+        return int(self._get("MAX_BODY_BYTES"))
+
+    @property
+    def MAX_FILTER_LENGTH(self) -> int:
+        return int(self._get("MAX_FILTER_LENGTH"))
+
+    @property
+    def MAX_OPERATIONS(self) -> int:
+        return int(self._get("MAX_OPERATIONS"))
+
+    @property
+    def TOKEN_PREFIX(self) -> str:
+        return self._get("TOKEN_PREFIX")
+
+    @property
+    def TOKEN_LAST_USED_PRECISION(self) -> int:
+        return int(self._get("TOKEN_LAST_USED_PRECISION"))
+
+    @property
+    def STORE_PASSWORDS(self) -> bool:
+        return bool(self._get("STORE_PASSWORDS"))
+
+    @property
+    def BASE_URL(self) -> str | None:
+        return self._get("BASE_URL")
+
+    @property
+    def EXTENSION_SCHEMAS(self) -> list[dict[str, Any]]:
+        return list(self._get("EXTENSION_SCHEMAS"))
+
+
+app_settings = AppSettings()

@@ -1,0 +1,24 @@
+"""What an IdP dialect may change.
+
+Request parsing is lenient for every dialect (a misconfigured integration
+must still work), so a dialect only chooses response shapes and defaults.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class Dialect:
+    name: ClassVar[str] = "generic"
+    label: ClassVar[str] = "Generic SCIM 2.0"
+    #: HTTP status of a successful group PATCH: 200 with the resource, or 204.
+    group_patch_status: ClassVar[int] = 200
+    #: HTTP status of a successful user PATCH.
+    user_patch_status: ClassVar[int] = 200
+    #: What the admin chooses as the IdP's unique identifier for users.
+    unique_identifier: ClassVar[str] = "userName"
+    #: Attribute paths a create must carry beyond userName.
+    required_user_attributes: ClassVar[tuple[str, ...]] = ()
+    #: Authentication mode to choose in the IdP, shown in the admin.
+    auth_mode_hint: ClassVar[str] = "HTTP bearer token"

@@ -1,0 +1,120 @@
+"""The SCIM identity of a host user or group.
+
+The host's own tables stay untouched: scim_portal keeps, beside each
+provisioned user or group, a row with the stable opaque SCIM ``id``, the
+integration that owns it, the identifiers IdPs look up by (kept in indexed,
+case-folded columns), the attributes the host model has no field for, and a
+version for ETags.  Uniqueness of ``userName`` without regard to case is
+enforced by a unique index here, so it holds whatever the host model says.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from scim_portal.conf import group_model_label
+
+
+def fold(value: str | None) -> str:
+    """The key SCIM compares case-insensitive strings by (RFC 7643 2.1 caseExact false)."""
+    return (value or "").casefold()
+
+
+class ScimResource(models.Model):
+    scim_id = models.UUIDField(_("SCIM id"), default=uuid.uuid4, unique=True, editable=False)
+    integration = models.ForeignKey(
+        "scim_portal.Integration", on_delete=models.CASCADE, related_name="+"
+    )
+    external_id = models.CharField(_("external id"), max_length=255, blank=True, default="")
+    document = models.JSONField(
+        _("stored attributes"), default=dict, blank=True,
+        help_text=_("The attributes the IdP sent, as sent, for a faithful round trip."),
+    )
+    version = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    last_modified = models.DateTimeField(_("last modified"), default=timezone.now)
+    deleted_at = models.DateTimeField(
+        _("deleted by the IdP"), null=True, blank=True,
+        help_text=_("Set when the IdP sent DELETE: hidden from SCIM, kept for the portal."),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version}"'
+
+    def bump(self) -> None:
+        self.version += 1
+        self.last_modified = timezone.now()
+
+
+class ScimUser(ScimResource):
+    """The SCIM side of one host user, owned by one integration."""
+
+    integration = models.ForeignKey(
+        "scim_portal.Integration", on_delete=models.CASCADE, related_name="scim_users"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scim_identity"
+    )
+    user_name = models.CharField(_("userName"), max_length=255)
+    user_name_key = models.CharField(max_length=255, unique=True, editable=False)
+    email_key = models.CharField(max_length=254, blank=True, default="", editable=False)
+
+    class Meta:
+        verbose_name = _("SCIM user")
+        verbose_name_plural = _("SCIM users")
+        indexes = [
+            models.Index(fields=["integration", "external_id"], name="scim_user_external_id"),
+            models.Index(fields=["integration", "email_key"], name="scim_user_email"),
+            models.Index(fields=["integration", "id"], name="scim_user_integration_page"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+    def save(self, *args, **kwargs) -> None:
+        self.user_name_key = fold(self.user_name)
+        super().save(*args, **kwargs)
+
+
+class ScimGroup(ScimResource):
+    """The SCIM side of one host group, owned by one integration."""
+
+    integration = models.ForeignKey(
+        "scim_portal.Integration", on_delete=models.CASCADE, related_name="scim_groups"
+    )
+    group = models.OneToOneField(
+        group_model_label(),
+        on_delete=models.CASCADE,
+        related_name="scim_identity",
+    )
+    display_name = models.CharField(_("displayName"), max_length=255)
+    display_name_key = models.CharField(max_length=255, editable=False)
+
+    class Meta:
+        verbose_name = _("SCIM group")
+        verbose_name_plural = _("SCIM groups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "display_name_key"], name="scim_group_display_name_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["integration", "external_id"], name="scim_group_external_id"),
+            models.Index(fields=["integration", "id"], name="scim_group_integration_page"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def save(self, *args, **kwargs) -> None:
+        self.display_name_key = fold(self.display_name)
+        super().save(*args, **kwargs)

@@ -1,0 +1,334 @@
+"""The single write path: every SCIM change to a user or group goes through here.
+
+Each operation runs in one transaction that locks the row it changes; it
+either applies fully or not at all.  Database uniqueness violations (two
+IdP workers racing to create one person) become 409 ``uniqueness``.  Signals
+are sent after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from scim_portal import signals
+from scim_portal.adapter import ScimAdapter, get_adapter
+from scim_portal.api.context import ScimContext
+from scim_portal.conf import app_settings
+from scim_portal.exceptions import InvalidValue, PreconditionFailed, Uniqueness
+from scim_portal.mapping import EMAILS, primary_value
+from scim_portal.models import ScimGroup, ScimUser
+from scim_portal.models.resources import fold
+from scim_portal.resources import (
+    GroupService,
+    UserService,
+    membership_columns,
+    membership_through,
+    parse_scim_id,
+)
+from scim_portal.scim import codec
+
+#: Keys of a canonical resource that live in columns, not in the stored document.
+COLUMN_KEYS = frozenset({"schemas", "id", "meta", "externalId"})
+
+
+@contextmanager
+def unique_or_conflict(detail: str) -> Iterator[None]:
+    """Run a block in a savepoint; a unique-constraint violation becomes 409 uniqueness."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        raise Uniqueness(detail) from exc
+
+
+def check_version(obj, if_match: str | None) -> None:
+    """RFC 7644 3.14: a mismatching ``If-Match`` gives 412."""
+    if if_match and if_match.strip() != "*":
+        tags = {tag.strip() for tag in if_match.split(",")}
+        if obj.etag not in tags and obj.etag.removeprefix("W/") not in tags:
+            raise PreconditionFailed(_("The resource has changed (version %s).") % obj.etag)
+
+
+def send_on_commit(signal, **kwargs: Any) -> None:
+    transaction.on_commit(lambda: signal.send(sender=ScimUser if "scim_user" in kwargs else ScimGroup, **kwargs))
+
+
+class Provisioner:
+    """Applies SCIM writes for one request context."""
+
+    def __init__(self, context: ScimContext, base_url: str, adapter: ScimAdapter | None = None):
+        self.context = context
+        self.integration = context.integration
+        self.adapter = adapter or get_adapter()
+        self.users = UserService(context, base_url, self.adapter)
+        self.groups = GroupService(context, base_url, self.adapter)
+
+    def notify(self, signal, **kwargs: Any) -> None:
+        send_on_commit(
+            signal, integration=self.integration, actor=self.context.actor,
+            request_id=self.context.request_id, **kwargs,
+        )
+
+    # -- users ---------------------------------------------------------------------
+    def create_user(self, body: Any) -> ScimUser:
+        incoming = codec.user_from_body(body)
+        document = incoming.resource
+        document.setdefault("active", True)
+        self.require_user_attributes(document)
+        detail = _("A user with userName %s already exists.") % document.get("userName")
+        with unique_or_conflict(detail):
+            existing = (
+                ScimUser.objects.select_for_update()
+                .filter(user_name_key=fold(document["userName"]))
+                .select_related("user")
+                .first()
+            )
+            if existing is not None:
+                return self.revive_user(existing, incoming, detail)
+            values = self.users.attribute_map.to_host(document)
+            user = self.adapter.new_user(self.integration, values)
+            self.store_password(user, incoming.password)
+            user.save()
+            scim_user = ScimUser(integration=self.integration, user=user)
+            self.fill_user(scim_user, document)
+            scim_user.save()
+        self.notify(signals.user_provisioned, user=user, scim_user=scim_user)
+        return scim_user
+
+    def revive_user(self, existing: ScimUser, incoming, detail: str) -> ScimUser:
+        """POST of a userName the IdP deleted earlier: the same account comes back, not a second one."""
+        if existing.deleted_at is None or existing.integration_id != self.integration.pk:
+            raise Uniqueness(detail)
+        existing.deleted_at = None
+        existing.external_id = ""
+        self.write_user(existing, incoming.resource, incoming.password, was_active=False)
+        return existing
+
+    def replace_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
+        incoming = codec.user_from_body(body)
+        with transaction.atomic():
+            scim_user = self.users.get(scim_id, for_update=True)
+            check_version(scim_user, if_match)
+            current = self.current_user_document(scim_user)
+            document = incoming.resource
+            document.setdefault("active", current.get("active", True))
+            was_active = bool(current.get("active", True))
+            self.write_user(scim_user, document, incoming.password, was_active=was_active)
+        return scim_user
+
+    def patch_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
+        with transaction.atomic():
+            scim_user = self.users.get(scim_id, for_update=True)
+            check_version(scim_user, if_match)
+            current = self.current_user_document(scim_user)
+            result = codec.patch_user(current, body)
+            if result.changed or result.password:
+                self.write_user(
+                    scim_user, result.resource, result.password,
+                    was_active=bool(current.get("active", True)),
+                )
+        return scim_user
+
+    def delete_user(self, scim_id: str, if_match: str | None = None) -> None:
+        """RFC 7644 3.6: afterwards the resource is gone for SCIM; the portal account is deactivated."""
+        with transaction.atomic():
+            scim_user = self.users.get(scim_id, for_update=True)
+            check_version(scim_user, if_match)
+            scim_user.deleted_at = timezone.now()
+            scim_user.bump()
+            scim_user.save()
+            user = scim_user.user
+            active_field = self.users.attribute_map.field_for("active")
+            if active_field and getattr(user, active_field):
+                setattr(user, active_field, False)
+                user.save(update_fields=[active_field])
+        self.notify(signals.user_deleted, user=user, scim_user=scim_user)
+
+    def current_user_document(self, scim_user: ScimUser) -> dict[str, Any]:
+        """The user's canonical SCIM document as the IdP would read it now."""
+        document = self.users.attribute_map.overlay(scim_user.document, scim_user.user)
+        if scim_user.external_id:
+            document["externalId"] = scim_user.external_id
+        return document
+
+    def write_user(self, scim_user: ScimUser, document: dict[str, Any], password: str | None,
+                   *, was_active: bool) -> None:
+        self.require_user_attributes(document)
+        user = scim_user.user
+        values = self.users.attribute_map.to_host(document)
+        changed = self.adapter.populate_user(self.integration, user, values)
+        if self.store_password(user, password):
+            changed.append("password")
+        detail = _("userName %s is already taken.") % document.get("userName")
+        with unique_or_conflict(detail):
+            if changed:
+                user.save(update_fields=changed)
+            self.fill_user(scim_user, document)
+            scim_user.bump()
+            scim_user.save()
+        self.notify(signals.user_updated, user=user, scim_user=scim_user, changed=changed)
+        is_active = bool(document.get("active", True))
+        if was_active and not is_active:
+            self.notify(signals.user_deactivated, user=user, scim_user=scim_user)
+        elif is_active and not was_active:
+            self.notify(signals.user_reactivated, user=user, scim_user=scim_user)
+
+    def fill_user(self, scim_user: ScimUser, document: dict[str, Any]) -> None:
+        scim_user.user_name = document["userName"]
+        scim_user.external_id = document.get("externalId") or ""
+        scim_user.document = order_emails({k: v for k, v in document.items() if k not in COLUMN_KEYS})
+        scim_user.email_key = fold(primary_value(scim_user.document.get(EMAILS)))
+
+    def require_user_attributes(self, document: dict[str, Any]) -> None:
+        from scim_portal.mapping import AttributePath
+
+        missing = [
+            path for path in self.integration.dialect.required_user_attributes
+            if AttributePath.parse(path).get(document) in (None, "")
+        ]
+        if missing:
+            raise InvalidValue(_("Missing required attribute(s): %s.") % ", ".join(missing))
+
+    def store_password(self, user, password: str | None) -> bool:
+        if password and app_settings.STORE_PASSWORDS:
+            self.adapter.set_password(self.integration, user, password)
+            return True
+        return False
+
+    # -- groups --------------------------------------------------------------------
+    def create_group(self, body: Any) -> ScimGroup:
+        incoming = codec.group_from_body(body)
+        document = incoming.resource
+        name = document["displayName"]
+        with unique_or_conflict(_("A group named %s already exists.") % name):
+            group = self.adapter.new_group(self.integration, name)
+            group.save()
+            scim_group = ScimGroup(integration=self.integration, group=group)
+            self.fill_group(scim_group, document)
+            scim_group.save()
+            added, _removed = self.apply_members(scim_group, codec.members_of(incoming))
+        self.notify(signals.group_created, group=group, scim_group=scim_group)
+        if added:
+            self.notify(signals.group_membership_changed, group=group, scim_group=scim_group,
+                        added=added, removed=[])
+        return scim_group
+
+    def replace_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:
+        incoming = codec.group_from_body(body)
+        with transaction.atomic():
+            scim_group = self.groups.get(scim_id, for_update=True)
+            check_version(scim_group, if_match)
+            self.write_group(scim_group, incoming.resource, codec.members_of(incoming))
+        return scim_group
+
+    def patch_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:
+        with transaction.atomic():
+            scim_group = self.groups.get(scim_id, for_update=True)
+            check_version(scim_group, if_match)
+            current = self.current_group_document(scim_group)
+            result = codec.patch_group(current, body)
+            self.write_group(scim_group, result.resource, result.members)
+        return scim_group
+
+    def delete_group(self, scim_id: str, if_match: str | None = None) -> None:
+        with transaction.atomic():
+            scim_group = self.groups.get(scim_id, for_update=True)
+            check_version(scim_group, if_match)
+            group = scim_group.group
+            group.delete()
+        self.notify(signals.group_deleted, group=group, scim_group=scim_group)
+
+    def current_group_document(self, scim_group: ScimGroup) -> dict[str, Any]:
+        document = dict(scim_group.document)
+        document["displayName"] = scim_group.display_name
+        if scim_group.external_id:
+            document["externalId"] = scim_group.external_id
+        return document
+
+    def write_group(self, scim_group: ScimGroup, document: dict[str, Any], delta) -> None:
+        group = scim_group.group
+        renamed = document["displayName"] != scim_group.display_name
+        with unique_or_conflict(_("A group named %s already exists.") % document["displayName"]):
+            if renamed:
+                self.adapter.rename_group(self.integration, group, document["displayName"])
+                group.save()
+            self.fill_group(scim_group, document)
+            added, removed = self.apply_members(scim_group, delta)
+            scim_group.bump()
+            scim_group.save()
+        self.notify(signals.group_updated, group=group, scim_group=scim_group)
+        if added or removed:
+            self.notify(signals.group_membership_changed, group=group, scim_group=scim_group,
+                        added=added, removed=removed)
+
+    def fill_group(self, scim_group: ScimGroup, document: dict[str, Any]) -> None:
+        scim_group.display_name = document["displayName"]
+        scim_group.external_id = document.get("externalId") or ""
+        scim_group.document = {
+            k: v for k, v in document.items() if k not in COLUMN_KEYS | {"displayName", "members"}
+        }
+
+    # -- membership ------------------------------------------------------------------
+    def apply_members(self, scim_group: ScimGroup, delta: codec.MembershipDelta) -> tuple[list, list]:
+        """Apply a membership delta with set operations on the through table.
+
+        Costs queries in proportion to the members named in the request, never
+        to the size of the group (except a full ``replace``, which must read it).
+        """
+        through = membership_through()
+        user_col, group_col = membership_columns()
+        group_id = scim_group.group_id
+        rows = through.objects.filter(**{group_col: group_id})
+        scim_members = rows.filter(**{f"{user_col[:-3]}__scim_identity__integration": self.integration})
+        added: set[int] = set()
+        removed: set[int] = set()
+        if delta.remove_all:
+            removed |= set(scim_members.values_list(user_col, flat=True))
+        if delta.replace is not None:
+            wanted = self.resolve_members(delta.replace, strict=True)
+            current = set(scim_members.values_list(user_col, flat=True))
+            removed |= current - wanted
+            added |= wanted - current
+        if delta.remove:
+            removed |= self.resolve_members(delta.remove, strict=False)
+        if delta.add:
+            added |= self.resolve_members(delta.add, strict=True)
+        removed -= added
+        if removed:
+            rows.filter(**{f"{user_col}__in": removed}).delete()
+        if added:
+            through.objects.bulk_create(
+                [through(**{user_col: uid, group_col: group_id}) for uid in added],
+                ignore_conflicts=True,
+            )
+        return sorted(added), sorted(removed)
+
+    def resolve_members(self, scim_ids: list[str], *, strict: bool) -> set[int]:
+        """Host user ids of the given SCIM user ids, visible to this integration."""
+        keys = {parse_scim_id(value) for value in scim_ids}
+        found = dict(
+            self.users.scoped().filter(scim_id__in=[k for k in keys if k])
+            .values_list("scim_id", "user_id")
+        )
+        if strict:
+            unknown = [value for value in scim_ids if parse_scim_id(value) not in found]
+            if unknown:
+                raise InvalidValue(_("Unknown member id(s): %s.") % ", ".join(map(str, unknown[:20])))
+        return set(found.values())
+
+
+def order_emails(document: dict[str, Any]) -> dict[str, Any]:
+    """Put the primary email first, so indexed lookups on the first entry see the primary one."""
+    emails = document.get(EMAILS)
+    if isinstance(emails, list) and len(emails) > 1:
+        document[EMAILS] = sorted(emails, key=lambda e: not (isinstance(e, dict) and e.get("primary")))
+    return document
+
+
+Write = Callable[..., Any]

@@ -1,0 +1,322 @@
+"""Reading SCIM Users and Groups: scoping, lookup, filters, pages and rendering.
+
+Everything here runs a countable, constant number of queries: one for a
+resource, one for a page plus one ``COUNT``, and one for the members of all
+groups on a page (none when ``members`` is excluded).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.utils.translation import gettext as _
+
+from scim_portal.adapter import ScimAdapter, get_adapter
+from scim_portal.api.context import ScimContext
+from scim_portal.conf import app_settings
+from scim_portal.exceptions import BadRequest, NotFound
+from scim_portal.mapping import AttributeMap
+from scim_portal.models import ScimGroup, ScimUser
+from scim_portal.models.resources import fold
+from scim_portal.scim import urns
+from scim_portal.scim.filters import FilterTarget, filter_to_q, sort_lookup
+from scim_portal.scim.projection import project, wants
+
+USER_STRING_ATTRIBUTES = (
+    "displayName", "nickName", "profileUrl", "title", "userType", "preferredLanguage",
+    "locale", "timezone",
+)
+NAME_SUB_ATTRIBUTES = (
+    "formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix",
+)
+ENTERPRISE_STRING_ATTRIBUTES = (
+    "employeeNumber", "costCenter", "organization", "division", "department",
+)
+
+
+def parse_scim_id(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    start_index: int
+    items: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schemas": [urns.LIST_RESPONSE],
+            "totalResults": self.total,
+            "startIndex": self.start_index,
+            "itemsPerPage": len(self.items),
+            "Resources": self.items,
+        }
+
+
+@dataclass(frozen=True)
+class Query:
+    """A list or search request (RFC 7644 3.4.2 and 3.4.3)."""
+
+    filter: str | None = None
+    start_index: int = 1
+    count: int | None = None
+    sort_by: str | None = None
+    sort_order: str = "ascending"
+    attributes: list[str] | None = None
+    excluded: list[str] | None = None
+
+
+def id_target() -> FilterTarget:
+    return FilterTarget("scim_id", kind="string", case_exact=True, normalize=parse_scim_id)
+
+
+def meta_targets() -> dict[str, FilterTarget]:
+    return {
+        "meta.created": FilterTarget("created", kind="datetime"),
+        "meta.lastmodified": FilterTarget("last_modified", kind="datetime"),
+        "meta.resourcetype": FilterTarget("scim_id", kind="string", case_exact=True,
+                                          normalize=lambda v: None),
+    }
+
+
+class ResourceService:
+    """Shared reading logic; subclasses name the model, schema and filterable attributes."""
+
+    model: type[ScimUser] | type[ScimGroup]
+    resource_type: str
+    endpoint: str
+    core_schema: str
+
+    def __init__(self, context: ScimContext, base_url: str, adapter: ScimAdapter | None = None):
+        self.context = context
+        self.base_url = base_url.rstrip("/")
+        self.adapter = adapter or get_adapter()
+
+    # -- queries -------------------------------------------------------------------
+    def base_queryset(self) -> models.QuerySet:
+        return self.model.objects.filter(integration=self.context.integration, deleted_at=None)
+
+    def scoped(self) -> models.QuerySet:
+        raise NotImplementedError
+
+    def get(self, scim_id: str, *, for_update: bool = False):
+        key = parse_scim_id(scim_id)
+        queryset = self.scoped()
+        if for_update:
+            queryset = queryset.select_for_update(of=("self",))
+        obj = queryset.filter(scim_id=key).first() if key else None
+        if obj is None:
+            raise NotFound(_("%(type)s %(id)s not found.") % {"type": self.resource_type, "id": scim_id})
+        return obj
+
+    def filter_map(self) -> dict[str, FilterTarget]:
+        raise NotImplementedError
+
+    def search(self, query: Query) -> Page:
+        queryset = self.scoped()
+        if query.filter:
+            queryset = queryset.filter(
+                filter_to_q(query.filter, self.filter_map(), default_schema=self.core_schema)
+            )
+        total = queryset.count()
+        count = self.page_size(query.count)
+        start = max(query.start_index, 1)
+        rows = list(queryset.order_by(*self.ordering(query))[start - 1 : start - 1 + count]) if count else []
+        items = self.render_many(rows, query)
+        return Page(total=total, start_index=start, items=items)
+
+    def page_size(self, requested: int | None) -> int:
+        if requested is None:
+            return app_settings.DEFAULT_PAGE_SIZE
+        if requested < 0:
+            return 0
+        return min(requested, app_settings.MAX_PAGE_SIZE)
+
+    def ordering(self, query: Query) -> list[str]:
+        if not query.sort_by:
+            return ["id"]
+        target = sort_lookup(query.sort_by, self.filter_map(), default_schema=self.core_schema)
+        descending = (query.sort_order or "ascending").lower() == "descending"
+        prefix = "-" if descending else ""
+        return [prefix + target.lookup, prefix + "id"]
+
+    # -- rendering -----------------------------------------------------------------
+    def location(self, obj) -> str:
+        return f"{self.base_url}/{self.endpoint}/{obj.scim_id}"
+
+    def meta(self, obj) -> dict[str, Any]:
+        return {
+            "resourceType": self.resource_type,
+            "created": obj.created.isoformat().replace("+00:00", "Z"),
+            "lastModified": obj.last_modified.isoformat().replace("+00:00", "Z"),
+            "location": self.location(obj),
+            "version": obj.etag,
+        }
+
+    def render(self, obj, query: Query | None = None) -> dict[str, Any]:
+        return self.render_many([obj], query or Query())[0]
+
+    def render_many(self, rows: list, query: Query) -> list[dict[str, Any]]:
+        return [self.project(self.to_resource(row, query), query) for row in rows]
+
+    def to_resource(self, obj, query: Query) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def project(self, resource: dict[str, Any], query: Query) -> dict[str, Any]:
+        if not query.attributes and not query.excluded:
+            return resource
+        return project(resource, attributes=query.attributes, excluded=query.excluded)
+
+
+def schemas_of(document: dict[str, Any], core: str) -> list[str]:
+    return [core, *sorted(k for k in document if k.lower().startswith("urn:"))]
+
+
+class UserService(ResourceService):
+    model = ScimUser
+    resource_type = "User"
+    endpoint = "Users"
+    core_schema = urns.USER
+
+    @property
+    def attribute_map(self) -> AttributeMap:
+        if not hasattr(self, "_attribute_map"):
+            self._attribute_map = self.adapter.user_attribute_map(self.context.integration)
+        return self._attribute_map
+
+    def scoped(self) -> models.QuerySet[ScimUser]:
+        queryset = self.base_queryset().select_related("user")
+        return self.adapter.scope_users(queryset, self.context.integration)
+
+    def filter_map(self) -> dict[str, FilterTarget]:
+        targets: dict[str, FilterTarget] = {
+            "id": id_target(),
+            "username": FilterTarget("user_name_key", case_exact=True, normalize=fold),
+            "externalid": FilterTarget("external_id", case_exact=True),
+            "emails.value": FilterTarget("email_key", case_exact=True, normalize=fold),
+            "emails.type": FilterTarget("document__emails__0__type"),
+            "emails.primary": FilterTarget("document__emails__0__primary", kind="boolean"),
+            **meta_targets(),
+        }
+        for name in USER_STRING_ATTRIBUTES:
+            targets[name.lower()] = self.document_target(name)
+        for sub in NAME_SUB_ATTRIBUTES:
+            targets[f"name.{sub.lower()}"] = self.document_target(f"name.{sub}")
+        targets["active"] = self.document_target("active", kind="boolean")
+        for name in ENTERPRISE_STRING_ATTRIBUTES:
+            path = f"{urns.ENTERPRISE_USER}:{name}"
+            targets[path.lower()] = self.document_target(path)
+        manager = f"{urns.ENTERPRISE_USER}:manager.value"
+        targets[manager.lower()] = FilterTarget(
+            f"document__{urns.ENTERPRISE_USER}__manager__value", case_exact=True
+        )
+        return targets
+
+    def document_target(self, path: str, kind: str = "string") -> FilterTarget:
+        """A filter on a host field when the path is mapped, else on the stored document."""
+        field_name = self.attribute_map.field_for(path)
+        if field_name is not None:
+            return FilterTarget(f"user__{field_name}", kind=kind)
+        if path.lower().startswith("urn:"):
+            urn, _sep, attribute = path.rpartition(":")
+            return FilterTarget(f"document__{urn}__{attribute.replace('.', '__')}", kind=kind)
+        return FilterTarget("document__" + path.replace(".", "__"), kind=kind)
+
+    def to_resource(self, obj: ScimUser, query: Query) -> dict[str, Any]:
+        document = self.attribute_map.overlay(obj.document, obj.user)
+        resource: dict[str, Any] = {"schemas": schemas_of(document, urns.USER), "id": str(obj.scim_id)}
+        if obj.external_id:
+            resource["externalId"] = obj.external_id
+        resource.update(document)
+        resource["meta"] = self.meta(obj)
+        return resource
+
+
+class GroupService(ResourceService):
+    model = ScimGroup
+    resource_type = "Group"
+    endpoint = "Groups"
+    core_schema = urns.GROUP
+
+    def scoped(self) -> models.QuerySet[ScimGroup]:
+        return self.adapter.scope_groups(self.base_queryset(), self.context.integration)
+
+    def filter_map(self) -> dict[str, FilterTarget]:
+        member = f"group__{member_query_name()}__scim_identity__scim_id"
+        return {
+            "id": id_target(),
+            "displayname": FilterTarget("display_name_key", case_exact=True, normalize=fold),
+            "externalid": FilterTarget("external_id", case_exact=True),
+            "members.value": FilterTarget(member, case_exact=True, normalize=parse_scim_id),
+            **meta_targets(),
+        }
+
+    def render_many(self, rows: list, query: Query) -> list[dict[str, Any]]:
+        members: dict[int, list[dict[str, Any]]] | None = None
+        if rows and wants("members", attributes=query.attributes, excluded=query.excluded):
+            members = self.members_of([row.group_id for row in rows])
+        resources = []
+        for row in rows:
+            resource = self.to_resource(row, query)
+            if members is not None:
+                resource["members"] = members.get(row.group_id, [])
+            resources.append(self.project(resource, query))
+        return resources
+
+    def members_of(self, group_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """Members of several groups in one query: the SCIM users of this integration in them."""
+        rows = (
+            ScimUser.objects.filter(integration=self.context.integration, deleted_at=None)
+            .filter(**{f"user__{app_settings.USER_GROUPS_FIELD}__in": list(group_ids)})
+            .order_by("id")
+            .values_list(f"user__{app_settings.USER_GROUPS_FIELD}", "scim_id", "user_name")
+        )
+        result: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for group_id, scim_id, user_name in rows:
+            result[group_id].append(
+                {"value": str(scim_id), "display": user_name,
+                 "$ref": f"{self.base_url}/Users/{scim_id}", "type": "User"}
+            )
+        return result
+
+    def to_resource(self, obj: ScimGroup, query: Query) -> dict[str, Any]:
+        document = dict(obj.document)
+        resource: dict[str, Any] = {"schemas": schemas_of(document, urns.GROUP), "id": str(obj.scim_id)}
+        if obj.external_id:
+            resource["externalId"] = obj.external_id
+        resource.update(document)
+        resource["displayName"] = obj.display_name
+        resource["meta"] = self.meta(obj)
+        return resource
+
+
+def groups_field() -> models.ManyToManyField:
+    field = get_user_model()._meta.get_field(app_settings.USER_GROUPS_FIELD)
+    if not isinstance(field, models.ManyToManyField):
+        raise BadRequest("USER_GROUPS_FIELD is not a many-to-many field")
+    return field
+
+
+def membership_through() -> type[models.Model]:
+    return groups_field().remote_field.through
+
+
+def membership_columns() -> tuple[str, str]:
+    """Attribute names (``*_id``) of the user and group foreign keys on the through model."""
+    field = groups_field()
+    return f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
+
+
+def member_query_name() -> str:
+    """The name a group uses to query its users through the M2M field (``user`` for auth.User)."""
+    return groups_field().related_query_name()
