@@ -11,4 +11,9 @@ class ScimPortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from simple_history.signals import pre_create_historical_record
+
         from scim_portal import checks  # noqa: F401  (registers the system checks)
+        from scim_portal.history import annotate_history
+
+        pre_create_historical_record.connect(annotate_history, dispatch_uid="scim_portal.annotate_history")

@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "STORE_PASSWORDS": False,
     "BASE_URL": None,
     "EXTENSION_SCHEMAS": [],
+    "LOG_REQUESTS": True,
+    "LOG_BODY_BYTES": 16 * 1024,
+    "LOG_RETENTION_DAYS": 90,
 }
 
 
@@ -106,6 +109,19 @@ class AppSettings:
     @property
     def EXTENSION_SCHEMAS(self) -> list[dict[str, Any]]:
         return list(self._get("EXTENSION_SCHEMAS"))
+
+
+    @property
+    def LOG_REQUESTS(self) -> bool:
+        return bool(self._get("LOG_REQUESTS"))
+
+    @property
+    def LOG_BODY_BYTES(self) -> int:
+        return int(self._get("LOG_BODY_BYTES"))
+
+    @property
+    def LOG_RETENTION_DAYS(self) -> int:
+        return int(self._get("LOG_RETENTION_DAYS"))
 
 
 app_settings = AppSettings()

@@ -135,7 +135,7 @@ class Provisioner:
                 )
         return scim_user
 
-    def delete_user(self, scim_id: str, if_match: str | None = None) -> None:
+    def delete_user(self, scim_id: str, if_match: str | None = None) -> ScimUser:
         """RFC 7644 3.6: afterwards the resource is gone for SCIM; the portal account is deactivated."""
         with transaction.atomic():
             scim_user = self.users.get(scim_id, for_update=True)
@@ -149,6 +149,7 @@ class Provisioner:
                 setattr(user, active_field, False)
                 user.save(update_fields=[active_field])
         self.notify(signals.user_deleted, user=user, scim_user=scim_user)
+        return scim_user
 
     def current_user_document(self, scim_user: ScimUser) -> dict[str, Any]:
         """The user's canonical SCIM document as the IdP would read it now."""
@@ -236,13 +237,14 @@ class Provisioner:
             self.write_group(scim_group, result.resource, result.members)
         return scim_group
 
-    def delete_group(self, scim_id: str, if_match: str | None = None) -> None:
+    def delete_group(self, scim_id: str, if_match: str | None = None) -> ScimGroup:
         with transaction.atomic():
             scim_group = self.groups.get(scim_id, for_update=True)
             check_version(scim_group, if_match)
             group = scim_group.group
             group.delete()
         self.notify(signals.group_deleted, group=group, scim_group=scim_group)
+        return scim_group
 
     def current_group_document(self, scim_group: ScimGroup) -> dict[str, Any]:
         document = dict(scim_group.document)

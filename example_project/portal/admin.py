@@ -1,7 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from simple_history.admin import SimpleHistoryAdmin
 
 from portal.models import Licence, User
+from scim_portal.admin import ScimHistoryAdmin
 
 
 @admin.register(Licence)
@@ -10,7 +14,7 @@ class LicenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "licence", "is_active", "is_staff"]
     list_filter = ["is_active", "is_staff", "licence"]
@@ -22,3 +26,15 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(SimpleHistoryAdmin, BaseGroupAdmin):
+    pass
+
+
+admin.site.register(User.history.model, ScimHistoryAdmin)
+admin.site.register(Group.history.model, ScimHistoryAdmin)

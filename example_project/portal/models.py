@@ -7,10 +7,14 @@ assigns by default.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from simple_history import register
+from simple_history.models import HistoricalRecords
+
+from scim_portal.models import ScimHistoricalFields
 
 
 class Licence(models.Model):
@@ -56,6 +60,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
 
     objects = UserManager()
+    # The one line that gives the portal's users a SCIM-aware change history.
+    history = HistoricalRecords(bases=[ScimHistoricalFields], excluded_fields=["password", "last_login"])
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -74,3 +80,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name
+
+
+# Groups belong to django.contrib.auth, so their history model lives in this app.
+register(Group, app=__package__, bases=[ScimHistoricalFields])

@@ -4,6 +4,12 @@ never leak into the SCIM API."""
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
+from typing import Any
+
+from django.db import transaction
 from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -19,7 +25,9 @@ from scim_portal.api.negotiation import (
     ScimJSONRenderer,
 )
 from scim_portal.conf import app_settings
+from scim_portal import audit, signals
 from scim_portal.exceptions import Forbidden, PayloadTooLarge
+from scim_portal.history import scim_change
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -51,12 +59,70 @@ class ScimView(APIView):
     #: POST endpoints that only read (``/.search``) need the read scope only.
     read_only_post = False
 
+    #: Set by views once they know the resource a request touched (for the log).
+    audit_object: Any = None
+    resource_type = ""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # The log row must survive a failed request, so SCIM views never run
+        # inside a host's ATOMIC_REQUESTS transaction; writes open their own.
+        return transaction.non_atomic_requests(super().as_view(**initkwargs))
+
     def get_exception_handler(self):
         return scim_exception_handler
 
+    def dispatch(self, request, *args, **kwargs):
+        self.started = time.monotonic()
+        self.change_scope = None
+        return super().dispatch(request, *args, **kwargs)
+
     def initial(self, request: Request, *args, **kwargs) -> None:
         self.check_body_size(request)
+        request._request.body  # noqa: B018  (cache the raw body so the log can show it)
         super().initial(request, *args, **kwargs)
+        reason = f"SCIM {request.method} {request.path.rsplit('/v2/', 1)[-1]}"[:100]
+        self.change_scope = scim_change(request.auth, reason)
+        self.change_scope.__enter__()
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        if self.change_scope is not None:
+            self.change_scope.__exit__(None, None, None)
+            self.change_scope = None
+        response = super().finalize_response(request, response, *args, **kwargs)
+        auth = getattr(request, "_auth", None)  # never re-run authentication here
+        context = auth if isinstance(auth, ScimContext) else None
+        request_id = context.request_id if context else uuid.uuid4().hex
+        response["X-Request-ID"] = request_id
+        self.log(request, response, context, request_id, kwargs)
+        return response
+
+    def log(self, request: Request, response, context: ScimContext | None, request_id: str,
+            kwargs: dict[str, Any]) -> None:
+        obj = self.audit_object
+        body = getattr(response, "data", None)
+        entry = audit.write_log(
+            integration=context.integration if context else None,
+            credential=context.credential_label if context else "",
+            dialect=context.integration.provider if context else "",
+            method=request.method,
+            path=request.get_full_path()[:500],
+            resource_type=self.resource_type,
+            resource_id=str(getattr(obj, "scim_id", "") or kwargs.get("scim_id", ""))[:64],
+            user_id=getattr(obj, "user_id", None),
+            status=response.status_code,
+            scim_type=(body or {}).get("scimType", "") if isinstance(body, dict) else "",
+            detail=(body or {}).get("detail", "") if response.status_code >= 400 and isinstance(body, dict) else "",
+            duration_ms=int((time.monotonic() - self.started) * 1000),
+            request_id=request_id,
+            request_body=raw_json(request),
+            response_body=body if isinstance(body, (dict, list)) else None,
+        )
+        if context is not None and response.status_code >= 400:
+            signals.provisioning_failed.send(
+                sender=type(self), integration=context.integration, actor=context.actor,
+                request_id=request_id, status=response.status_code, log_entry=entry,
+            )
 
     def check_body_size(self, request: Request) -> None:
         limit = app_settings.MAX_BODY_BYTES
@@ -74,3 +140,14 @@ class ScimView(APIView):
     def body(self) -> object:
         """The parsed JSON body (any JSON value; the resource layer validates its shape)."""
         return self.request.data
+
+
+def raw_json(request: Request) -> Any:
+    """The request body as JSON for the log (or its text when it is not JSON)."""
+    raw = getattr(request._request, "_body", b"") or b""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {"unparsed": raw[:2048].decode("utf-8", "replace")}

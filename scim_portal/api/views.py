@@ -3,6 +3,7 @@ apply through the provisioning write path, render."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.urls import reverse
@@ -78,8 +79,11 @@ def if_match(request: Request) -> str | None:
     return request.META.get("HTTP_IF_MATCH")
 
 
-def resource_response(service: ResourceService, obj, request: Request, status: int = 200) -> Response:
+def resource_response(service: ResourceService, obj, request: Request, status: int = 200,
+                      *, exclude_by_default: tuple[str, ...] = ()) -> Response:
     query = query_from(request.query_params)
+    if exclude_by_default and not query.attributes:
+        query = replace(query, excluded=[*(query.excluded or []), *exclude_by_default])
     response = Response(service.render(obj, query), status=status)
     response["ETag"] = obj.etag
     if status == 201:
@@ -114,20 +118,23 @@ class ResourceSearchView(ResourceListView):
 
 class UsersView(ResourceListView):
     service_class = UserService
+    resource_type = "User"
 
     def post(self, request: Request) -> Response:
         provisioner = Provisioner(self.scim, base_url(request))
-        scim_user = provisioner.create_user(request.data)
+        scim_user = self.audit_object = provisioner.create_user(request.data)
         return resource_response(provisioner.users, scim_user, request, status=201)
 
 
 class UserView(ScimView):
+    resource_type = "User"
+
     def provisioner(self) -> Provisioner:
         return Provisioner(self.scim, base_url(self.request))
 
     def get(self, request: Request, scim_id: str) -> Response:
         service = UserService(self.scim, base_url(request))
-        obj = service.get(scim_id)
+        obj = self.audit_object = service.get(scim_id)
         response = resource_response(service, obj, request)
         if request.META.get("HTTP_IF_NONE_MATCH") == obj.etag:
             return Response(status=304, headers={"ETag": obj.etag})
@@ -135,62 +142,69 @@ class UserView(ScimView):
 
     def put(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = provisioner.replace_user(scim_id, request.data, if_match(request))
+        obj = self.audit_object = provisioner.replace_user(scim_id, request.data, if_match(request))
         return resource_response(provisioner.users, obj, request)
 
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = provisioner.patch_user(scim_id, request.data, if_match(request))
+        obj = self.audit_object = provisioner.patch_user(scim_id, request.data, if_match(request))
         status = self.scim.dialect.user_patch_status
         if status == 204:
             return Response(status=204, headers={"ETag": obj.etag})
         return resource_response(provisioner.users, obj, request)
 
     def delete(self, request: Request, scim_id: str) -> Response:
-        self.provisioner().delete_user(scim_id, if_match(request))
+        self.audit_object = self.provisioner().delete_user(scim_id, if_match(request))
         return Response(status=204)
 
 
 class GroupsView(ResourceListView):
     service_class = GroupService
+    resource_type = "Group"
 
     def post(self, request: Request) -> Response:
         provisioner = Provisioner(self.scim, base_url(request))
-        scim_group = provisioner.create_group(request.data)
+        scim_group = self.audit_object = provisioner.create_group(request.data)
         return resource_response(provisioner.groups, scim_group, request, status=201)
 
 
 class GroupView(ScimView):
+    resource_type = "Group"
+
     def provisioner(self) -> Provisioner:
         return Provisioner(self.scim, base_url(self.request))
 
     def get(self, request: Request, scim_id: str) -> Response:
         service = GroupService(self.scim, base_url(request))
-        return resource_response(service, service.get(scim_id), request)
+        obj = self.audit_object = service.get(scim_id)
+        return resource_response(service, obj, request)
 
     def put(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = provisioner.replace_group(scim_id, request.data, if_match(request))
+        obj = self.audit_object = provisioner.replace_group(scim_id, request.data, if_match(request))
         return resource_response(provisioner.groups, obj, request)
 
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = provisioner.patch_group(scim_id, request.data, if_match(request))
+        obj = self.audit_object = provisioner.patch_group(scim_id, request.data, if_match(request))
         if self.scim.dialect.group_patch_status == 204:
             return Response(status=204, headers={"ETag": obj.etag})
-        return resource_response(provisioner.groups, obj, request)
+        # Members are left out unless asked for: the answer must not grow with the group.
+        return resource_response(provisioner.groups, obj, request, exclude_by_default=("members",))
 
     def delete(self, request: Request, scim_id: str) -> Response:
-        self.provisioner().delete_group(scim_id, if_match(request))
+        self.audit_object = self.provisioner().delete_group(scim_id, if_match(request))
         return Response(status=204)
 
 
 class UserSearchView(ResourceSearchView):
     service_class = UserService
+    resource_type = "User"
 
 
 class GroupSearchView(ResourceSearchView):
     service_class = GroupService
+    resource_type = "Group"
 
 
 class RootSearchView(ScimView):
@@ -203,9 +217,6 @@ class RootSearchView(ScimView):
 
 
 class NotImplementedView(ScimView):
-    def dispatch(self, request, *args, **kwargs):
-        return super().dispatch(request, *args, **kwargs)
-
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise NotImplementedByServer(_("This endpoint is not implemented."))
 

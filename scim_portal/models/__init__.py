@@ -1,7 +1,17 @@
 """Models of scim_portal: integrations, their credentials, and the SCIM identities they manage."""
 
+from scim_portal.models.audit import Outcome, ProvisioningLog, ScimHistoricalFields
 from scim_portal.models.integration import IdentityProvider, Integration
 from scim_portal.models.resources import ScimGroup, ScimUser
 from scim_portal.models.tokens import ScimToken
 
-__all__ = ["IdentityProvider", "Integration", "ScimGroup", "ScimToken", "ScimUser"]
+__all__ = [
+    "IdentityProvider",
+    "Integration",
+    "Outcome",
+    "ProvisioningLog",
+    "ScimGroup",
+    "ScimHistoricalFields",
+    "ScimToken",
+    "ScimUser",
+]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class IdentityProvider(models.TextChoices):
@@ -42,6 +43,8 @@ class Integration(models.Model):
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     modified = models.DateTimeField(_("modified"), auto_now=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("SCIM integration")

@@ -1,0 +1,26 @@
+"""``manage.py scim_prune_logs [--days N]``: delete provisioning log rows past retention.
+
+Run it daily from cron (``0 3 * * * manage.py scim_prune_logs``) or Celery beat.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from scim_portal.audit import prune
+from scim_portal.conf import app_settings
+
+
+class Command(BaseCommand):
+    help = "Delete provisioning log entries older than the retention period."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--days", type=int, default=None,
+                            help=f"Keep this many days (default LOG_RETENTION_DAYS, "
+                                 f"{app_settings.LOG_RETENTION_DAYS}).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        deleted = prune(options["days"])
+        self.stdout.write(f"Deleted {deleted} provisioning log entries.")
