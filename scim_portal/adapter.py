@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.utils.timezone import now
 
 from scim_portal.conf import app_settings
 from scim_portal.mapping import AttributeMap, default_user_attribute_map
@@ -55,6 +56,29 @@ class ScimAdapter:
     def set_password(self, integration: Integration, user: Any, password: str) -> None:
         """Called only when ``STORE_PASSWORDS`` is on (Okta sends random passwords otherwise ignored)."""
         user.set_password(password)
+
+    def end_access(self, integration: Integration, user: Any) -> None:
+        """Called when the IdP switches a user off: end their access now.
+
+        Default: revoke the user's OAuth access and refresh tokens. Override to
+        also end sessions or API keys of your own (the example portal deletes
+        the user's Django sessions).
+        """
+        from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+        get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).update(revoked=now())
+        get_access_token_model().objects.filter(user=user).delete()
+
+    def delete_user(self, integration: Integration, user: Any) -> None:
+        """Permanent deletion, only under the "delete" deprovisioning policy."""
+        user.delete()
+
+    def grant_choices(self, integration: Integration) -> list[tuple[str, str]]:
+        """The licences/profiles a group rule may grant, as (key, label), for the admin form."""
+        return []
+
+    def apply_grants(self, integration: Integration, user: Any, grants: list[str]) -> None:
+        """Give the user what their IdP groups grant (most important first). Default: nothing."""
 
     # -- groups -------------------------------------------------------------------
     def group_model(self) -> type[models.Model]:

@@ -8,19 +8,21 @@ are sent after commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from scim_portal import signals
+from scim_portal import policies, signals
 from scim_portal.adapter import ScimAdapter, get_adapter
 from scim_portal.api.context import ScimContext
 from scim_portal.conf import app_settings
 from scim_portal.exceptions import InvalidValue, PreconditionFailed, Uniqueness
+from scim_portal.models import Deprovisioning
 from scim_portal.mapping import EMAILS, primary_value
 from scim_portal.models import ScimGroup, ScimUser
 from scim_portal.models.resources import fold
@@ -78,9 +80,9 @@ class Provisioner:
     # -- users ---------------------------------------------------------------------
     def create_user(self, body: Any) -> ScimUser:
         incoming = codec.user_from_body(body)
-        document = incoming.resource
-        document.setdefault("active", True)
-        self.require_user_attributes(document)
+        document = policies.restrict(self.integration, incoming.resource, {})
+        document["active"] = bool(document.get("active", True))
+        policies.check_required(self.integration, document)
         detail = _("A user with userName %s already exists.") % document.get("userName")
         with unique_or_conflict(detail):
             existing = (
@@ -90,24 +92,39 @@ class Provisioner:
                 .first()
             )
             if existing is not None:
-                return self.revive_user(existing, incoming, detail)
-            values = self.users.attribute_map.to_host(document)
-            user = self.adapter.new_user(self.integration, values)
-            self.store_password(user, incoming.password)
-            user.save()
+                return self.revive_user(existing, incoming.password, document, detail)
+            if document["active"]:
+                policies.check_seat(self.integration)
+            user = self.host_user_for(document, incoming.password)
             scim_user = ScimUser(integration=self.integration, user=user)
             self.fill_user(scim_user, document)
+            scim_user.deactivated_at = None if document["active"] else timezone.now()
             scim_user.save()
+            self.join_default_groups(user)
+            self.refresh_grants({user.pk})
         self.notify(signals.user_provisioned, user=user, scim_user=scim_user)
         return scim_user
 
-    def revive_user(self, existing: ScimUser, incoming, detail: str) -> ScimUser:
+    def host_user_for(self, document: dict[str, Any], password: str | None) -> Any:
+        """A new host account, or an existing SSO account the integration may link."""
+        values = self.users.attribute_map.to_host(document)
+        user = policies.linkable_user(self.integration, document, self.users.attribute_map)
+        if user is not None:
+            self.adapter.populate_user(self.integration, user, values)
+        else:
+            user = self.adapter.new_user(self.integration, values)
+        self.store_password(user, password)
+        user.save()
+        return user
+
+    def revive_user(self, existing: ScimUser, password: str | None, document: dict[str, Any],
+                    detail: str) -> ScimUser:
         """POST of a userName the IdP deleted earlier: the same account comes back, not a second one."""
         if existing.deleted_at is None or existing.integration_id != self.integration.pk:
             raise Uniqueness(detail)
         existing.deleted_at = None
         existing.external_id = ""
-        self.write_user(existing, incoming.resource, incoming.password, was_active=False)
+        self.write_user(existing, document, password, was_active=False)
         return existing
 
     def replace_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
@@ -116,10 +133,10 @@ class Provisioner:
             scim_user = self.users.get(scim_id, for_update=True)
             check_version(scim_user, if_match)
             current = self.current_user_document(scim_user)
-            document = incoming.resource
-            document.setdefault("active", current.get("active", True))
-            was_active = bool(current.get("active", True))
-            self.write_user(scim_user, document, incoming.password, was_active=was_active)
+            document = policies.restrict(self.integration, incoming.resource, current)
+            # PUT without "active" keeps the account as it is (never a silent deactivation).
+            document["active"] = bool(document.get("active", current.get("active", True)))
+            self.write_user(scim_user, document, incoming.password, was_active=scim_user.deactivated_at is None)
         return scim_user
 
     def patch_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
@@ -129,25 +146,28 @@ class Provisioner:
             current = self.current_user_document(scim_user)
             result = codec.patch_user(current, body)
             if result.changed or result.password:
-                self.write_user(
-                    scim_user, result.resource, result.password,
-                    was_active=bool(current.get("active", True)),
-                )
+                document = policies.restrict(self.integration, result.resource, current)
+                document["active"] = bool(document.get("active", True))
+                self.write_user(scim_user, document, result.password,
+                                was_active=scim_user.deactivated_at is None)
         return scim_user
 
     def delete_user(self, scim_id: str, if_match: str | None = None) -> ScimUser:
-        """RFC 7644 3.6: afterwards the resource is gone for SCIM; the portal account is deactivated."""
+        """RFC 7644 3.6: afterwards the resource is gone for SCIM (404).
+
+        The portal account is deprovisioned by the integration's policy:
+        deactivated by default, and only deleted when the policy says so.
+        """
         with transaction.atomic():
             scim_user = self.users.get(scim_id, for_update=True)
             check_version(scim_user, if_match)
+            user = scim_user.user
+            if scim_user.deactivated_at is None:
+                scim_user.deactivated_at = timezone.now()
             scim_user.deleted_at = timezone.now()
             scim_user.bump()
             scim_user.save()
-            user = scim_user.user
-            active_field = self.users.attribute_map.field_for("active")
-            if active_field and getattr(user, active_field):
-                setattr(user, active_field, False)
-                user.save(update_fields=[active_field])
+            self.deprovision(scim_user)
         self.notify(signals.user_deleted, user=user, scim_user=scim_user)
         return scim_user
 
@@ -156,11 +176,17 @@ class Provisioner:
         document = self.users.attribute_map.overlay(scim_user.document, scim_user.user)
         if scim_user.external_id:
             document["externalId"] = scim_user.external_id
+        document["userName"] = scim_user.user_name
+        document["active"] = scim_user.deactivated_at is None and document.get("active", True) is not False
         return document
 
     def write_user(self, scim_user: ScimUser, document: dict[str, Any], password: str | None,
                    *, was_active: bool) -> None:
-        self.require_user_attributes(document)
+        policies.check_required(self.integration, document)
+        is_active = bool(document.get("active", True))
+        if is_active and not was_active:
+            policies.check_reactivation(self.integration, scim_user)
+            policies.check_seat(self.integration)
         user = scim_user.user
         values = self.users.attribute_map.to_host(document)
         changed = self.adapter.populate_user(self.integration, user, values)
@@ -171,14 +197,36 @@ class Provisioner:
             if changed:
                 user.save(update_fields=changed)
             self.fill_user(scim_user, document)
+            if was_active and not is_active:
+                scim_user.deactivated_at = timezone.now()
+            elif is_active:
+                scim_user.deactivated_at = None
             scim_user.bump()
             scim_user.save()
+        if was_active and not is_active:
+            self.deprovision(scim_user)
         self.notify(signals.user_updated, user=user, scim_user=scim_user, changed=changed)
-        is_active = bool(document.get("active", True))
         if was_active and not is_active:
             self.notify(signals.user_deactivated, user=user, scim_user=scim_user)
         elif is_active and not was_active:
             self.notify(signals.user_reactivated, user=user, scim_user=scim_user)
+
+    def deprovision(self, scim_user: ScimUser) -> None:
+        """End the person's access, then apply the integration's deprovisioning policy."""
+        user = scim_user.user
+        self.adapter.end_access(self.integration, user)
+        policy = self.integration.deprovisioning
+        if policy == Deprovisioning.DELETE:
+            self.adapter.delete_user(self.integration, user)
+            return
+        active_field = self.users.attribute_map.field_for("active")
+        if active_field and getattr(user, active_field):
+            setattr(user, active_field, False)
+            user.save(update_fields=[active_field])
+        if policy == Deprovisioning.DEACTIVATE_AND_UNGROUP:
+            through = membership_through()
+            user_col, _group_col = membership_columns()
+            through.objects.filter(**{user_col: user.pk}).delete()
 
     def fill_user(self, scim_user: ScimUser, document: dict[str, Any]) -> None:
         scim_user.user_name = document["userName"]
@@ -186,15 +234,25 @@ class Provisioner:
         scim_user.document = order_emails({k: v for k, v in document.items() if k not in COLUMN_KEYS})
         scim_user.email_key = fold(primary_value(scim_user.document.get(EMAILS)))
 
-    def require_user_attributes(self, document: dict[str, Any]) -> None:
-        from scim_portal.mapping import AttributePath
+    def join_default_groups(self, user: Any) -> None:
+        group_ids = list(self.integration.default_groups.values_list("pk", flat=True))
+        if group_ids:
+            through = membership_through()
+            user_col, group_col = membership_columns()
+            through.objects.bulk_create(
+                [through(**{user_col: user.pk, group_col: gid}) for gid in group_ids], ignore_conflicts=True
+            )
 
-        missing = [
-            path for path in self.integration.dialect.required_user_attributes
-            if AttributePath.parse(path).get(document) in (None, "")
-        ]
-        if missing:
-            raise InvalidValue(_("Missing required attribute(s): %s.") % ", ".join(missing))
+    def refresh_grants(self, user_ids: set[int]) -> None:
+        """Re-evaluate group rules for these users and hand the result to the adapter."""
+        if not user_ids or not policies.has_grant_rules(self.integration):
+            return
+        membership = (membership_through(), *membership_columns())
+        grants = policies.grants_for(self.integration, user_ids, membership)
+        users = get_user_model().objects.in_bulk(list(user_ids))
+        for user_id, granted in grants.items():
+            if user_id in users:
+                self.adapter.apply_grants(self.integration, users[user_id], granted)
 
     def store_password(self, user, password: str | None) -> bool:
         if password and app_settings.STORE_PASSWORDS:
@@ -214,6 +272,7 @@ class Provisioner:
             self.fill_group(scim_group, document)
             scim_group.save()
             added, _removed = self.apply_members(scim_group, codec.members_of(incoming))
+            self.refresh_grants(set(added))
         self.notify(signals.group_created, group=group, scim_group=scim_group)
         if added:
             self.notify(signals.group_membership_changed, group=group, scim_group=scim_group,
@@ -262,6 +321,7 @@ class Provisioner:
                 group.save()
             self.fill_group(scim_group, document)
             added, removed = self.apply_members(scim_group, delta)
+            self.refresh_grants(set(added) | set(removed))
             scim_group.bump()
             scim_group.save()
         self.notify(signals.group_updated, group=group, scim_group=scim_group)
@@ -333,4 +393,3 @@ def order_emails(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-Write = Callable[..., Any]

@@ -11,5 +11,7 @@ class EntraDialect(Dialect):
     # Microsoft: a group PATCH should answer 204; returning the member list is "not advisable".
     group_patch_status = 204
     unique_identifier = "userName"
-    required_user_attributes = ()
+    # Entra always sends mail, givenName and surname for a properly mapped user; requiring
+    # them turns a broken attribute mapping into a clear 400 instead of a nameless account.
+    required_user_attributes = ("emails", "name.givenName", "name.familyName")
     auth_mode_hint = "Secret Token (bearer)"

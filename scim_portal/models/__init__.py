@@ -1,11 +1,20 @@
 """Models of scim_portal: integrations, their credentials, and the SCIM identities they manage."""
 
 from scim_portal.models.audit import Outcome, ProvisioningLog, ScimHistoricalFields
-from scim_portal.models.integration import IdentityProvider, Integration
+from scim_portal.models.integration import (
+    Deprovisioning,
+    GroupRule,
+    IdentityProvider,
+    Integration,
+    UniqueIdentifier,
+    UnknownAttributes,
+)
 from scim_portal.models.resources import ScimGroup, ScimUser
 from scim_portal.models.tokens import ScimToken
 
 __all__ = [
+    "Deprovisioning",
+    "GroupRule",
     "IdentityProvider",
     "Integration",
     "Outcome",
@@ -14,4 +23,6 @@ __all__ = [
     "ScimHistoricalFields",
     "ScimToken",
     "ScimUser",
+    "UniqueIdentifier",
+    "UnknownAttributes",
 ]

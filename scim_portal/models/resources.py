@@ -67,6 +67,9 @@ class ScimUser(ScimResource):
     user_name = models.CharField(_("userName"), max_length=255)
     user_name_key = models.CharField(max_length=255, unique=True, editable=False)
     email_key = models.CharField(max_length=254, blank=True, default="", editable=False)
+    deactivated_at = models.DateTimeField(
+        _("deactivated"), null=True, blank=True, help_text=_("When the IdP last switched the user off."),
+    )
 
     class Meta:
         verbose_name = _("SCIM user")

@@ -1,0 +1,159 @@
+"""Provisioning policies: the per-integration decisions about people in the portal.
+
+Called only from :mod:`scim_portal.provisioning`, inside its transaction, so a
+refusal leaves nothing half-done.  Defaults: SSO-only accounts, reactivation
+allowed, deactivate (never delete) on ``active: false`` and ``DELETE``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from scim_portal.exceptions import Forbidden, InvalidValue, Mutability
+from scim_portal.mapping import AttributePath
+from scim_portal.models import GroupRule, Integration, ScimUser, UniqueIdentifier, UnknownAttributes
+
+#: Attributes an allow-list can never exclude: without them there is no identity.
+ALWAYS_WRITABLE = frozenset({"username", "active", "externalid", "schemas", "id", "meta"})
+
+
+class SeatLimitReached(Forbidden):
+    """403: the integration's seat limit is reached (shown to the IdP admin as the error detail)."""
+
+
+class ReactivationRefused(Forbidden):
+    """403: a reactivation rule refuses to switch the account back on."""
+
+
+def required_attributes(integration: Integration) -> list[str]:
+    return [*integration.dialect.required_user_attributes, *integration.required_attributes]
+
+
+def check_required(integration: Integration, document: dict[str, Any]) -> None:
+    """400 naming every required attribute the document lacks (Entra: mail, givenName, surname)."""
+    missing = [path for path in required_attributes(integration)
+               if AttributePath.parse(path).get(document) in (None, "", [])]
+    if missing:
+        raise InvalidValue(_("Missing required attribute(s): %s.") % ", ".join(missing))
+
+
+def allowed(key: str, allow_list: set[str], urn: str | None = None) -> bool:
+    name = key.lower()
+    if name in ALWAYS_WRITABLE or name in allow_list:
+        return True
+    return urn is not None and f"{urn.lower()}:{name}" in allow_list
+
+
+def restrict(integration: Integration, document: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """Apply the writable-attribute allow-list: drop (or reject) attributes outside it.
+
+    An attribute outside the list keeps its current value; under the "reject"
+    policy a request that would change one gets 400 ``mutability``.
+    """
+    allow_list = {a.lower() for a in integration.writable_attributes}
+    if not allow_list:
+        return document
+    result: dict[str, Any] = {}
+    refused: list[str] = []
+    for key, value in document.items():
+        if key.lower().startswith("urn:") and isinstance(value, dict):
+            kept = {k: v for k, v in value.items() if allowed(k, allow_list, key)}
+            refused += [f"{key}:{k}" for k, v in value.items()
+                        if k not in kept and (current.get(key) or {}).get(k) != v]
+            kept.update({k: v for k, v in (current.get(key) or {}).items() if not allowed(k, allow_list, key)})
+            if kept or key.lower() in allow_list:
+                result[key] = value if key.lower() in allow_list else kept
+        elif allowed(key, allow_list):
+            result[key] = value
+        elif current.get(key) != value:
+            refused.append(key)
+    for key, value in current.items():
+        if key not in result and not allowed(key, allow_list) and not key.lower().startswith("urn:"):
+            result[key] = value
+    if refused and integration.unknown_attributes == UnknownAttributes.REJECT:
+        raise Mutability(_("This integration may not write: %s.") % ", ".join(sorted(refused)))
+    return result
+
+
+def check_seat(integration: Integration) -> None:
+    """Refuse a new active user past the seat limit.
+
+    The integration row is locked first, so concurrent creates on PostgreSQL
+    are counted one after another and the limit holds.
+    """
+    if integration.seat_limit is None:
+        return
+    Integration.objects.select_for_update().filter(pk=integration.pk).first()
+    used = ScimUser.objects.filter(integration=integration, deleted_at=None, deactivated_at=None).count()
+    if used >= integration.seat_limit:
+        raise SeatLimitReached(
+            _("Seat limit reached: %(used)d of %(limit)d seats of %(name)s are in use. Deactivate a user "
+              "or ask the portal administrator to raise the limit.")
+            % {"used": used, "limit": integration.seat_limit, "name": integration.name}
+        )
+
+
+def check_reactivation(integration: Integration, scim_user: ScimUser) -> None:
+    if not integration.reactivation_allowed:
+        raise ReactivationRefused(
+            _("Reactivation through SCIM is switched off for %s; a portal administrator can reactivate "
+              "the account.") % integration.name)
+    days = integration.reactivation_cooldown_days
+    if days and scim_user.deactivated_at:
+        allowed_from = scim_user.deactivated_at + datetime.timedelta(days=days)
+        if timezone.now() < allowed_from:
+            raise ReactivationRefused(
+                _("This user was deactivated on %(date)s and cannot be reactivated through SCIM before "
+                  "%(until)s (%(days)d-day rule).")
+                % {"date": scim_user.deactivated_at.date().isoformat(),
+                   "until": allowed_from.date().isoformat(), "days": days})
+
+
+def linkable_user(integration: Integration, document: dict[str, Any], attribute_map) -> Any | None:
+    """An existing portal account a create may take over, when the integration allows it.
+
+    Only accounts without a SCIM identity and without a usable password (SSO
+    users) qualify, so a local account is never captured by an IdP.
+    """
+    if not integration.link_existing_users:
+        return None
+    User = get_user_model()
+    if integration.unique_identifier == UniqueIdentifier.EMAIL:
+        field = attribute_map.field_for("emails") or User.get_email_field_name()
+        value = AttributePath.parse("emails").get(document)
+    else:
+        field = attribute_map.field_for("userName") or User.USERNAME_FIELD
+        value = document.get("userName")
+    if not value:
+        return None
+    candidates = User.objects.filter(**{f"{field}__iexact": value, "scim_identity__isnull": True})
+    user = candidates.select_for_update().first()
+    if user is not None and not user.has_usable_password():
+        return user
+    return None
+
+
+def grants_for(integration: Integration, user_ids: set[int], membership) -> dict[int, list[str]]:
+    """The grants of each user from the integration's group rules (priority order), else the default."""
+    rules = list(GroupRule.objects.filter(integration=integration).values_list("group__group_id", "grant"))
+    by_group: dict[int, list[str]] = defaultdict(list)
+    for group_id, grant in rules:
+        by_group[group_id].append(grant)
+    grants: dict[int, list[str]] = {uid: [] for uid in user_ids}
+    if by_group:
+        through, user_col, group_col = membership
+        rows = through.objects.filter(**{f"{user_col}__in": user_ids, f"{group_col}__in": list(by_group)})
+        for user_id, group_id in rows.values_list(user_col, group_col):
+            grants[user_id] += [g for g in by_group[group_id] if g not in grants[user_id]]
+    default = [integration.default_grant] if integration.default_grant else []
+    return {uid: (found or default) for uid, found in grants.items()}
+
+
+def has_grant_rules(integration: Integration) -> bool:
+    return bool(integration.default_grant) or GroupRule.objects.filter(integration=integration).exists()
