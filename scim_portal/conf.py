@@ -30,6 +30,23 @@ DEFAULTS: dict[str, Any] = {
     "LOG_REQUESTS": True,
     "LOG_BODY_BYTES": 16 * 1024,
     "LOG_RETENTION_DAYS": 90,
+    # -- credentials (docs/authentication.md)
+    "MAX_ACTIVE_TOKENS": 2,
+    "TOKEN_ROTATION_GRACE": 3600,
+    "OAUTH_READ_SCOPE": "scim.read",
+    "OAUTH_WRITE_SCOPE": "scim.write",
+    "OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "OAUTH_PKCE_REQUIRED": False,
+    "OAUTH_APPROVE_PERMISSION": "scim_portal.manage_integration",
+    "OAUTH_REDIRECT_URI_TEMPLATES": [
+        "https://system-admin.okta.com/admin/app/cpc/{appName}/oauth/callback",
+        "https://system-admin.okta-emea.com/admin/app/cpc/{appName}/oauth/callback",
+        "https://system-admin.oktapreview.com/admin/app/cpc/{appName}/oauth/callback",
+        "https://system-admin.trexcloud.com/admin/app/cpc/{appName}/oauth/callback",
+        "https://system-admin.okta1.com:1802/admin/app/cpc/{appName}/oauth/callback",
+    ],
+    "RATE_LIMIT": None,
+    "RATE_LIMIT_CACHE": "default",
 }
 
 
@@ -122,6 +139,56 @@ class AppSettings:
     @property
     def LOG_RETENTION_DAYS(self) -> int:
         return int(self._get("LOG_RETENTION_DAYS"))
+
+    # -- credentials
+
+    @property
+    def MAX_ACTIVE_TOKENS(self) -> int:
+        """Most unexpired, unrevoked, not-yet-rotated permanent tokens per integration."""
+        return int(self._get("MAX_ACTIVE_TOKENS"))
+
+    @property
+    def TOKEN_ROTATION_GRACE(self) -> int:
+        """Seconds a rotated token keeps working by default (0: revoked at once)."""
+        return int(self._get("TOKEN_ROTATION_GRACE"))
+
+    @property
+    def OAUTH_READ_SCOPE(self) -> str:
+        return self._get("OAUTH_READ_SCOPE")
+
+    @property
+    def OAUTH_WRITE_SCOPE(self) -> str:
+        return self._get("OAUTH_WRITE_SCOPE")
+
+    @property
+    def OAUTH_SCOPES(self) -> dict[str, str]:
+        """OAuth scope name -> SCIM permission (``read`` or ``write``)."""
+        return {self.OAUTH_READ_SCOPE: "read", self.OAUTH_WRITE_SCOPE: "write"}
+
+    @property
+    def OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS(self) -> int:
+        return int(self._get("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS"))
+
+    @property
+    def OAUTH_PKCE_REQUIRED(self) -> bool:
+        return bool(self._get("OAUTH_PKCE_REQUIRED"))
+
+    @property
+    def OAUTH_APPROVE_PERMISSION(self) -> str:
+        return self._get("OAUTH_APPROVE_PERMISSION")
+
+    @property
+    def OAUTH_REDIRECT_URI_TEMPLATES(self) -> list[str]:
+        return list(self._get("OAUTH_REDIRECT_URI_TEMPLATES"))
+
+    @property
+    def RATE_LIMIT(self) -> str | None:
+        """``"<requests>/<sec|min|hour|day>"`` per credential, or ``None`` for no limit."""
+        return self._get("RATE_LIMIT")
+
+    @property
+    def RATE_LIMIT_CACHE(self) -> str:
+        return self._get("RATE_LIMIT_CACHE")
 
 
 app_settings = AppSettings()

@@ -9,20 +9,24 @@ from scim_portal.models.integration import (
     UniqueIdentifier,
     UnknownAttributes,
 )
+from scim_portal.models.oauth import OAuthClient
 from scim_portal.models.resources import ScimGroup, ScimUser
-from scim_portal.models.tokens import ScimToken
+from scim_portal.models.tokens import ScimToken, Scope, TokenLimitReached
 
 __all__ = [
     "Deprovisioning",
     "GroupRule",
     "IdentityProvider",
     "Integration",
+    "OAuthClient",
     "Outcome",
     "ProvisioningLog",
     "ScimGroup",
     "ScimHistoricalFields",
     "ScimToken",
     "ScimUser",
+    "Scope",
+    "TokenLimitReached",
     "UniqueIdentifier",
     "UnknownAttributes",
 ]
