@@ -1,5 +1,8 @@
 """Mount with ``path("scim/v2/", include("scim_portal.urls"))``.
 
+The OAuth 2.0 endpoints for Okta's "OAuth2" mode live below the same base:
+``oauth/authorize/``, ``oauth/token/`` and ``oauth/revoke/`` (docs/authentication.md).
+
 Every route accepts an optional trailing slash, and any other path below the
 base URL answers a SCIM 404 body.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 from django.urls import re_path
 
 from scim_portal.api import views
+from scim_portal.oauth import views as oauth
 
 app_name = "scim_portal"
 
@@ -16,6 +20,9 @@ ID = r"(?P<scim_id>[^/]+)"
 
 urlpatterns = [
     re_path(r"^$", views.RootView.as_view(), name="root"),
+    re_path(r"^oauth/authorize/?$", oauth.AuthorizeView.as_view(), name="oauth-authorize"),
+    re_path(r"^oauth/token/?$", oauth.TokenView.as_view(), name="oauth-token"),
+    re_path(r"^oauth/revoke/?$", oauth.RevokeView.as_view(), name="oauth-revoke"),
     re_path(r"^ServiceProviderConfigs?/?$", views.ServiceProviderConfigView.as_view(), name="spc"),
     re_path(r"^Schemas/?$", views.SchemasView.as_view(), name="schemas"),
     re_path(r"^Schemas/(?P<schema_id>[^/]+)/?$", views.SchemasView.as_view(), name="schema"),

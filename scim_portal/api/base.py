@@ -15,7 +15,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from scim_portal.api.authentication import ScimTokenAuthentication
+from scim_portal import audit, signals
+from scim_portal.api.authentication import ScimCredentialAuthentication
 from scim_portal.api.context import ScimContext
 from scim_portal.api.errors import scim_exception_handler
 from scim_portal.api.negotiation import (
@@ -24,8 +25,8 @@ from scim_portal.api.negotiation import (
     ScimJSONParser,
     ScimJSONRenderer,
 )
+from scim_portal.api.throttling import CredentialRateThrottle
 from scim_portal.conf import app_settings
-from scim_portal import audit, signals
 from scim_portal.exceptions import Forbidden, PayloadTooLarge
 from scim_portal.history import scim_change
 
@@ -49,12 +50,12 @@ class HasScimCredential(BasePermission):
 
 
 class ScimView(APIView):
-    authentication_classes = [ScimTokenAuthentication]
+    authentication_classes = [ScimCredentialAuthentication]
     permission_classes = [HasScimCredential]
     parser_classes = [ScimJSONParser, PlainJSONParser]
     renderer_classes = [ScimJSONRenderer]
     content_negotiation_class = ScimContentNegotiation
-    throttle_classes: list = []
+    throttle_classes = [CredentialRateThrottle]
     versioning_class = None
     #: POST endpoints that only read (``/.search``) need the read scope only.
     read_only_post = False
