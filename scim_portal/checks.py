@@ -130,3 +130,72 @@ def check_attribute_map(user_model: type[models.Model]) -> list[checks.CheckMess
         for path, field in mapping.items()
         if field not in names
     ]
+
+
+@checks.register()
+def check_credentials(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Token, OAuth and rate-limit settings (docs/authentication-developers.md)."""
+    if not isinstance(getattr(settings, "SCIM_PORTAL", {}), dict):
+        return []  # reported as E002
+    return [*check_token_settings(), *check_oauth_scopes(), *check_rate_limit(), *check_oauth_toolkit()]
+
+
+def check_token_settings() -> list[checks.CheckMessage]:
+    try:
+        valid = app_settings.MAX_ACTIVE_TOKENS > 0 and app_settings.TOKEN_ROTATION_GRACE >= 0
+    except (TypeError, ValueError):
+        valid = False
+    if valid:
+        return []
+    return [checks.Error(
+        "SCIM_PORTAL['MAX_ACTIVE_TOKENS'] must be a positive integer and TOKEN_ROTATION_GRACE "
+        "a number of seconds (0 or more).",
+        hint="Remove them to use the defaults (2 tokens, 3600 seconds).", id="scim_portal.E022")]
+
+
+def check_oauth_scopes() -> list[checks.CheckMessage]:
+    names = [app_settings.OAUTH_READ_SCOPE, app_settings.OAUTH_WRITE_SCOPE]
+    if all(isinstance(n, str) and n and n.split() == [n] for n in names) and names[0] != names[1]:
+        return []
+    return [checks.Error(
+        "SCIM_PORTAL['OAUTH_READ_SCOPE'] and ['OAUTH_WRITE_SCOPE'] must be two different "
+        "non-empty scope names without spaces.",
+        hint='For example "scim.read" and "scim.write" (the defaults).', id="scim_portal.E020")]
+
+
+def check_rate_limit() -> list[checks.CheckMessage]:
+    from scim_portal.api.throttling import parse_rate
+
+    rate = app_settings.RATE_LIMIT
+    if rate is None:
+        return []
+    try:
+        parse_rate(rate)
+    except ValueError as exc:
+        return [checks.Error(str(exc), hint='For example "600/min", or None for no limit.',
+                             id="scim_portal.E021")]
+    alias = app_settings.RATE_LIMIT_CACHE
+    backend = getattr(settings, "CACHES", {}).get(alias, {}).get("BACKEND", "")
+    if not backend:
+        return [checks.Error(f"SCIM_PORTAL['RATE_LIMIT_CACHE'] names no cache: '{alias}'.",
+                             hint="Use an alias from CACHES.", id="scim_portal.E021")]
+    if backend.rsplit(".", 1)[-1] in ("LocMemCache", "DummyCache"):
+        return [checks.Warning(
+            f"The rate limit counts in the '{alias}' cache ({backend.rsplit('.', 1)[-1]}), which "
+            "is not shared between processes: each app server process gets the whole allowance.",
+            hint="Use a shared cache (Redis, Memcached, database) or set RATE_LIMIT_CACHE to one.",
+            id="scim_portal.W020")]
+    return []
+
+
+def check_oauth_toolkit() -> list[checks.CheckMessage]:
+    from oauth2_provider.settings import oauth2_settings
+
+    if not oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS:
+        return []
+    return [checks.Warning(
+        "OAUTH2_PROVIDER['REFRESH_TOKEN_GRACE_PERIOD_SECONDS'] is set: scim_portal stores OAuth "
+        "tokens as checksums only, so a refresh token reused within the grace period cannot "
+        "return the tokens issued the first time, and the client gets an empty access token.",
+        hint="Leave it at 0 (the default) when Okta uses scim_portal's OAuth endpoints.",
+        id="scim_portal.W021")]

@@ -13,10 +13,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
 
+from scim_portal import checks
 from scim_portal.models import IdentityProvider, OAuthClient
 from tests.conftest import ScimClient
 
@@ -346,3 +347,13 @@ def test_client_secret_shown_once_is_hashed(generic_client):
     application.refresh_from_db()
     assert application.client_secret != generic_client.secret
     assert generic_client.secret not in repr(generic_client)
+
+
+@override_settings(SCIM_PORTAL={"OAUTH_READ_SCOPE": "scim", "OAUTH_WRITE_SCOPE": "scim"})
+def test_e020_scope_names_must_differ():
+    assert [m.id for m in checks.check_credentials()] == ["scim_portal.E020"]
+
+
+@override_settings(OAUTH2_PROVIDER={"REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 60})
+def test_w021_refresh_grace_period_conflicts_with_hashed_tokens():
+    assert [m.id for m in checks.check_credentials()] == ["scim_portal.W021"]

@@ -12,9 +12,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from scim_portal import checks
 from scim_portal.models import ScimToken, TokenLimitReached
 from tests.conftest import ScimClient
 
@@ -265,3 +267,8 @@ def test_command_revoke_with_json_and_unknown_prefix(integration):
     assert raw not in out and spc(raw).status_code == 401
     with pytest.raises(CommandError):
         run("revoke", "scim_nothing")
+
+
+@override_settings(SCIM_PORTAL={"MAX_ACTIVE_TOKENS": 0})
+def test_e022_token_limit_must_be_positive():
+    assert [m.id for m in checks.check_credentials()] == ["scim_portal.E022"]
