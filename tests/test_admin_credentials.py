@@ -1,0 +1,187 @@
+"""Admin: the integration page's credentials, issuing, rotating, revoking, and who may do it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from scim_portal.models import IdentityProvider, OAuthClient, ScimToken
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_browser(db) -> Client:
+    browser = Client()
+    browser.force_login(get_user_model().objects.create_superuser(email="root@example.com", password="pw"))
+    return browser
+
+
+def staff_with(*codenames: str) -> Client:
+    user = get_user_model().objects.create_user(email=f"staff-{len(codenames)}@example.com", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="scim_portal",
+                                                          codename__in=codenames))
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"admin:scim_portal_integration_{name}", args=args)
+
+
+def everything_stored() -> str:
+    with connection.cursor() as cursor:
+        rows = []
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            rows.append(repr(cursor.fetchall()))
+    return "\n".join(rows)
+
+
+def shown_secret(response, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}"[^>]*>([^<]+)<', response.content.decode())
+    assert match, response.content.decode()
+    return match.group(1)
+
+
+def test_integration_page_shows_setup_and_credentials(admin_browser, integration):
+    issued = ScimToken.issue(integration, description="Okta prod")
+    OAuthClient.register(integration, name="Okta OAuth", grant_type="client-credentials")
+    page = admin_browser.get(url("change", integration.pk)).content.decode()
+    assert "http://testserver/scim/v2/" in page
+    assert integration.dialect.auth_mode_hint.replace("<", "&lt;").replace(">", "&gt;") in page
+    assert "<code>userName</code>" in page
+    assert f"{issued.token.prefix}…" in page and "Okta prod" in page and "active" in page
+    assert "http://testserver/scim/v2/oauth/token" in page and "Okta OAuth" in page
+    assert issued.raw not in page
+    assert url("issue_token", integration.pk) in page and url("rotate_token", integration.pk, issued.token.pk) in page
+
+
+def test_issue_token_shows_it_once(admin_browser, integration):
+    response = admin_browser.post(url("issue_token", integration.pk),
+                                  {"description": "Entra", "scopes": ["read", "write"]})
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    raw = shown_secret(response, "scim-token")
+    token = ScimToken.objects.get()
+    assert token.matches(raw) and token.description == "Entra" and token.created_by is not None
+    assert raw not in admin_browser.get(url("change", integration.pk)).content.decode()
+    assert raw not in everything_stored()  # not in the session table either, nor in a message
+
+
+def test_issue_token_with_service_account_and_read_scope(admin_browser, integration):
+    robot = get_user_model().objects.create_user(email="robot@example.com")
+    admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read"], "service_account": robot.email})
+    token = ScimToken.objects.get()
+    assert token.scopes == "read" and token.service_account == robot
+    response = admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read"], "service_account": "x"})
+    assert "No user with this username" in response.content.decode()
+
+
+def test_issuing_beyond_the_limit_is_a_clear_error(admin_browser, integration):
+    ScimToken.issue(integration)
+    ScimToken.issue(integration)
+    response = admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read", "write"]})
+    assert "already has 2 active tokens" in response.content.decode()
+    assert ScimToken.objects.count() == 2
+
+
+def test_rotate_from_the_admin(admin_browser, integration):
+    old = ScimToken.issue(integration)
+    form = admin_browser.get(url("rotate_token", integration.pk, old.token.pk))
+    assert 'value="60"' in form.content.decode()  # default grace: TOKEN_ROTATION_GRACE in minutes
+    response = admin_browser.post(url("rotate_token", integration.pk, old.token.pk), {"grace_minutes": "0"})
+    raw = shown_secret(response, "scim-token")
+    old.token.refresh_from_db()
+    assert old.token.status == "revoked" and old.token.replaced_by.matches(raw)
+
+
+def test_revoke_from_the_admin(admin_browser, integration):
+    issued = ScimToken.issue(integration)
+    assert admin_browser.get(url("revoke_token", integration.pk, issued.token.pk)).status_code == 200
+    response = admin_browser.post(url("revoke_token", integration.pk, issued.token.pk))
+    assert response.status_code == 302
+    issued.token.refresh_from_db()
+    assert issued.token.is_revoked
+
+
+def test_register_okta_oauth_client_with_prefilled_redirect_uris(admin_browser, integration):
+    form = admin_browser.get(url("add_oauth_client", integration.pk)).content.decode()
+    for host in ("okta.com", "okta-emea.com", "oktapreview.com", "trexcloud.com", "okta1.com:1802"):
+        assert f"https://system-admin.{host}/admin/app/cpc/{{appName}}/oauth/callback" in form
+    initial = re.search(r"<textarea[^>]*>\s*([^<]*)</textarea>", form).group(1)
+    missing = admin_browser.post(url("add_oauth_client", integration.pk), {
+        "name": "Okta", "grant_type": "authorization-code", "redirect_uris": initial, "scopes": ["read", "write"]})
+    assert "Give the Okta app name" in missing.content.decode()
+    response = admin_browser.post(url("add_oauth_client", integration.pk), {
+        "name": "Okta", "grant_type": "authorization-code", "okta_app_name": "acme_portal",
+        "redirect_uris": initial, "scopes": ["read", "write"]})
+    secret = shown_secret(response, "client-secret")
+    client = OAuthClient.objects.get()
+    assert client.application.redirect_uris.split()[0] == \
+        "https://system-admin.okta.com/admin/app/cpc/acme_portal/oauth/callback"
+    assert len(client.application.redirect_uris.split()) == 5
+    assert client.application.client_secret != secret and secret not in everything_stored()
+    assert "scim.read scim.write" in response.content.decode()
+
+
+def test_generic_integration_defaults_to_client_credentials(admin_browser, make_integration):
+    generic = make_integration(IdentityProvider.GENERIC)
+    form = admin_browser.get(url("add_oauth_client", generic.pk)).content.decode()
+    assert 'value="client-credentials" selected' in form
+
+
+def test_new_secret_and_revoke_oauth_client(admin_browser, integration):
+    issued = OAuthClient.register(integration, name="c", grant_type="client-credentials")
+    response = admin_browser.post(url("oauth_secret", integration.pk, issued.client.pk))
+    secret = shown_secret(response, "client-secret")
+    assert secret != issued.secret
+    assert admin_browser.post(url("revoke_oauth_client", integration.pk, issued.client.pk)).status_code == 302
+    issued.client.refresh_from_db()
+    assert issued.client.status == "revoked"
+
+
+@pytest.mark.parametrize("name, args, method", [
+    ("issue_token", (), "post"), ("rotate_token", ("token",), "post"), ("revoke_token", ("token",), "post"),
+    ("add_oauth_client", (), "get"), ("oauth_secret", ("client",), "post"),
+    ("revoke_oauth_client", ("client",), "post"),
+])
+def test_staff_without_credential_permissions_are_denied(integration, name, args, method):
+    token = ScimToken.issue(integration).token
+    client = OAuthClient.register(integration, name="c", grant_type="client-credentials").client
+    objects = {"token": token.pk, "client": client.pk}
+    browser = staff_with("view_integration", "change_integration")
+    response = getattr(browser, method)(url(name, integration.pk, *[objects[a] for a in args]))
+    assert response.status_code == 403
+    token.refresh_from_db()
+    client.refresh_from_db()
+    assert token.status == "active" and client.status == "active" and ScimToken.objects.count() == 1
+
+
+def test_credentials_are_hidden_without_view_permission(integration):
+    issued = ScimToken.issue(integration)
+    page = staff_with("view_integration").get(url("change", integration.pk)).content.decode()
+    assert "SCIM base URL" in page
+    assert issued.token.prefix not in page and "Permanent tokens" not in page
+
+
+def test_token_permissions_are_enough_for_tokens(integration):
+    browser = staff_with("view_integration", "view_scimtoken", "add_scimtoken", "change_scimtoken")
+    issued = ScimToken.issue(integration)
+    page = browser.get(url("change", integration.pk)).content.decode()
+    assert issued.token.prefix in page and "OAuth clients" not in page
+    assert browser.post(url("issue_token", integration.pk), {"scopes": ["read"]}).status_code == 200
+    assert browser.get(url("add_oauth_client", integration.pk)).status_code == 403
+
+
+def test_token_and_client_changelists(admin_browser, integration):
+    ScimToken.issue(integration)
+    OAuthClient.register(integration, name="c", grant_type="client-credentials")
+    assert admin_browser.get(reverse("admin:scim_portal_scimtoken_changelist")).status_code == 200
+    assert admin_browser.get(reverse("admin:scim_portal_oauthclient_changelist")).status_code == 200
