@@ -1,0 +1,125 @@
+"""A bounded, sequential, keep-alive HTTP client for 127.0.0.1 only, and the per-phase statistics."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.phases import Ctx, Phase, Req
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class Sample:
+    status: int
+    seconds: float
+    queries: int | None
+    expected: bool
+
+
+@dataclass
+class PhaseResult:
+    phase: str
+    samples: list[Sample] = field(default_factory=list)
+    capped: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        times = sorted(s.seconds for s in self.samples)
+        queries = [s.queries for s in self.samples if s.queries is not None]
+        statuses = Counter(s.status for s in self.samples)
+        return {
+            "phase": self.phase,
+            "requests": len(times),
+            "p50_ms": round(percentile(times, 50) * 1000, 2) if times else None,
+            "p95_ms": round(percentile(times, 95) * 1000, 2) if times else None,
+            "mean_ms": round(statistics.fmean(times) * 1000, 2) if times else None,
+            # Sequential client: throughput is requests over the time spent in them.
+            "rps": round(len(times) / sum(times), 1) if times else None,
+            "queries": statistics.median(queries) if queries else None,
+            "queries_max": max(queries) if queries else None,
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "unexpected": sum(1 for s in self.samples if not s.expected),
+            "capped": self.capped,
+        }
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, round(pct / 100 * len(sorted_values) + 0.5 - 1e-9))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+class Client:
+    def __init__(self, port: int, headers: dict[str, str], timeout: float = 120.0):
+        self.port = port
+        self.headers = headers
+        self.timeout = timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def connect(self) -> http.client.HTTPConnection:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(LOOPBACK, self.port, timeout=self.timeout)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def send(self, req: Req) -> tuple[int, float, int | None, bytes]:
+        body = json.dumps(req.body).encode() if req.body is not None else None
+        headers = dict(self.headers)
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+        for attempt in (1, 2):  # a keep-alive connection the server closed is reopened once
+            conn = self.connect()
+            started = time.perf_counter()
+            try:
+                conn.request(req.method, req.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                    http.client.CannotSendRequest):
+                self.close()
+                if attempt == 2:
+                    raise
+                continue
+            elapsed = time.perf_counter() - started
+            if response.getheader("Connection", "").lower() == "close":
+                self.close()
+            count = response.getheader("X-Query-Count")
+            return response.status, elapsed, int(count) if count else None, data
+        raise AssertionError("unreachable")
+
+
+def run_step(client: Client, step: Phase, ctx: Ctx, *, requests: int, seconds: float,
+             log=None) -> dict[str, PhaseResult]:
+    """Send up to ``requests`` rounds of a step, stopping early after ``seconds``."""
+    results = {name: PhaseResult(name) for name in step.names}
+    deadline = time.monotonic() + seconds
+    for k in range(requests):
+        if time.monotonic() > deadline:
+            for result in results.values():
+                result.capped = True
+            break
+        for name, req in step.requests(ctx, k):
+            status, elapsed, queries, data = client.send(req)
+            ok = status in req.expect and (req.must_contain is None or req.must_contain.encode() in data)
+            results[name].samples.append(Sample(status, elapsed, queries, ok))
+            if not ok and log is not None and sum(not s.expected for s in results[name].samples) <= 2:
+                log(f"    {ctx.system} {name}: {req.method} {req.path[:90]} -> {status} {data[:300]!r}")
+    return results
+
+
+def warm_up(client: Client, ctx: Ctx, builders, rounds: int = 5) -> None:
+    for k in range(rounds):
+        for build in builders:
+            client.send(build(ctx, k))
