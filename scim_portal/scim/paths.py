@@ -289,6 +289,8 @@ def _parse_datetime(value: str) -> datetime | None:
 def _ordered(actual: Any, expected: Any, op: str, case_exact: bool) -> bool:
     if isinstance(actual, bool) or isinstance(expected, bool) or actual is None or expected is None:
         raise InvalidFilter(f"Operator {op!r} is not defined for booleans or null.")
+    left: Any
+    right: Any
     if isinstance(actual, int | float) and isinstance(expected, int | float):
         left, right = actual, expected
     elif isinstance(actual, str) and isinstance(expected, str):
