@@ -138,6 +138,7 @@ def chart(rows: list[dict[str, Any]], sizes: list[int], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     by = index(rows)
     cols = 5
@@ -146,28 +147,37 @@ def chart(rows: list[dict[str, Any]], sizes: list[int], path: Path) -> None:
     styles = {"scim_portal": ("tab:blue", "o"), "django-scim2": ("tab:orange", "s"), "bare": ("tab:gray", "^")}
     for ax, phase in zip(axes.flat, PHASES, strict=False):
         for system in SYSTEMS:
-            xs, ys = [], []
+            xs, ys, failed = [], [], []
             for size in sizes:
                 row = by.get((system, size, phase))
                 if row and row["p50_ms"]:
                     xs.append(size)
                     ys.append(row["p50_ms"])
+                    failed.append(not ok2xx(row))
             if xs:
                 color, marker = styles[system]
-                ax.plot(xs, ys, marker=marker, color=color, label=system)
+                ax.plot(xs, ys, color=color, label=system, linewidth=1.5)
+                for x, y, bad in zip(xs, ys, failed, strict=True):
+                    # Hollow marker: the system answered with an error status (see the table).
+                    ax.plot([x], [y], marker=marker, color=color, markerfacecolor="white" if bad else color)
         ax.set_title(phase, fontsize=10)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(sizes)
         ax.set_xticklabels([f"{s:,}" for s in sizes], fontsize=7)
         ax.tick_params(axis="y", labelsize=7)
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
     for ax in list(axes.flat)[len(PHASES):]:
         ax.axis("off")
     axes.flat[0].set_ylabel("p50 latency (ms)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", ncol=3)
-    fig.suptitle("SCIM request latency (p50) vs number of users, per phase", fontsize=13)
+    fig.suptitle("SCIM request latency (p50, ms, log) vs number of users, per phase; "
+                 "hollow marker = error status", fontsize=13)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(path, dpi=90)
     plt.close(fig)
