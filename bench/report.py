@@ -58,8 +58,8 @@ def markdown_table(rows: list[dict[str, Any]], sizes: list[int]) -> str:
                     continue
                 x = ratio(row["p50_ms"], bare["p50_ms"]) if bare and system != "bare" else None
                 capped = " (time cap)" if row.get("capped") else ""
-                if row.get("unexpected"):
-                    capped += f" ({row['unexpected']} unexpected)"
+                if row.get("unexpected") and ok2xx(row):
+                    capped += f" ({row['unexpected']} without the expected body)"
                 out.append(
                     f"| {phase} | {system} | {fmt(row['p50_ms'], 2)} | {fmt(row['p95_ms'], 2)} | "
                     f"{fmt(row['rps'])} | {fmt(row['queries'], 0)} | {status_text(row['statuses'])}{capped} | "

@@ -125,9 +125,8 @@ class Databases:
     def template(self, system: str) -> str:
         name = f"bench_{DB_PREFIX[system]}_template"
         self.execute(f'CREATE DATABASE "{name}"')
-        python = sys.executable
-        run_checked([python, "-m", "django", "migrate", "--noinput", "--skip-checks"], system_env(system, self.cluster.url(name)),
-                    f"migrate {system}")
+        run_checked([sys.executable, "-m", "django", "migrate", "--noinput", "--skip-checks"],
+                    system_env(system, self.cluster.url(name)), f"migrate {system}")
         return name
 
     def copy(self, template: str, name: str) -> str:
