@@ -8,7 +8,7 @@ are sent after commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,9 +22,8 @@ from scim_portal.adapter import ScimAdapter, get_adapter
 from scim_portal.api.context import ScimContext
 from scim_portal.conf import app_settings
 from scim_portal.exceptions import InvalidValue, PreconditionFailed, Uniqueness
-from scim_portal.models import Deprovisioning
 from scim_portal.mapping import EMAILS, primary_value
-from scim_portal.models import ScimGroup, ScimUser
+from scim_portal.models import Deprovisioning, ScimGroup, ScimUser
 from scim_portal.models.resources import fold
 from scim_portal.resources import (
     GroupService,
@@ -34,6 +33,9 @@ from scim_portal.resources import (
     parse_scim_id,
 )
 from scim_portal.scim import codec
+
+#: Ids per ``IN (...)`` list or insert batch (SQLite allows 32766 bound parameters).
+CHUNK = 10_000
 
 #: Keys of a canonical resource that live in columns, not in the stored document.
 COLUMN_KEYS = frozenset({"schemas", "id", "meta", "externalId"})
@@ -147,7 +149,8 @@ class Provisioner:
             result = codec.patch_user(current, body)
             if result.changed or result.password:
                 document = policies.restrict(self.integration, result.resource, current)
-                document["active"] = bool(document.get("active", True))
+                # "remove active" leaves the account as it is: the host's flag always has a value.
+                document["active"] = bool(document.get("active", current["active"]))
                 self.write_user(scim_user, document, result.password,
                                 was_active=scim_user.deactivated_at is None)
         return scim_user
@@ -282,14 +285,14 @@ class Provisioner:
     def replace_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:
         incoming = codec.group_from_body(body)
         with transaction.atomic():
-            scim_group = self.groups.get(scim_id, for_update=True)
+            scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
             check_version(scim_group, if_match)
             self.write_group(scim_group, incoming.resource, codec.members_of(incoming))
         return scim_group
 
     def patch_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:
         with transaction.atomic():
-            scim_group = self.groups.get(scim_id, for_update=True)
+            scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
             check_version(scim_group, if_match)
             current = self.current_group_document(scim_group)
             result = codec.patch_group(current, body)
@@ -298,7 +301,7 @@ class Provisioner:
 
     def delete_group(self, scim_id: str, if_match: str | None = None) -> ScimGroup:
         with transaction.atomic():
-            scim_group = self.groups.get(scim_id, for_update=True)
+            scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
             check_version(scim_group, if_match)
             group = scim_group.group
             group.delete()
@@ -348,41 +351,56 @@ class Provisioner:
         group_id = scim_group.group_id
         rows = through.objects.filter(**{group_col: group_id})
         scim_members = rows.filter(**{f"{user_col[:-3]}__scim_identity__integration": self.integration})
-        added: set[int] = set()
-        removed: set[int] = set()
-        if delta.remove_all:
-            removed |= set(scim_members.values_list(user_col, flat=True))
-        if delta.replace is not None:
-            wanted = self.resolve_members(delta.replace, strict=True)
+        if delta.replace is not None or delta.remove_all:
+            # The group's SCIM membership becomes exactly the wanted set.
             current = set(scim_members.values_list(user_col, flat=True))
-            removed |= current - wanted
-            added |= wanted - current
-        if delta.remove:
-            removed |= self.resolve_members(delta.remove, strict=False)
-        if delta.add:
-            added |= self.resolve_members(delta.add, strict=True)
-        removed -= added
-        if removed:
-            rows.filter(**{f"{user_col}__in": removed}).delete()
+            wanted = self.resolve_members(delta.replace if delta.replace is not None else delta.add, strict=True)
+            added, removed = wanted - current, current - wanted
+        else:
+            to_add = self.resolve_members(delta.add, strict=True)
+            to_remove = self.resolve_members(delta.remove, strict=False) - to_add
+            added, removed = set(), set()
+            if to_add or to_remove:
+                # Only real changes are reported and signalled: one query, sized by the request.
+                present: set[int] = set()
+                for chunk in chunks(to_add | to_remove):
+                    present.update(rows.filter(**{f"{user_col}__in": chunk}).values_list(user_col, flat=True))
+                added, removed = to_add - present, to_remove & present
+        for chunk in chunks(removed):
+            rows.filter(**{f"{user_col}__in": chunk}).delete()
         if added:
             through.objects.bulk_create(
                 [through(**{user_col: uid, group_col: group_id}) for uid in added],
-                ignore_conflicts=True,
+                ignore_conflicts=True, batch_size=CHUNK,
             )
         return sorted(added), sorted(removed)
 
     def resolve_members(self, scim_ids: list[str], *, strict: bool) -> set[int]:
         """Host user ids of the given SCIM user ids, visible to this integration."""
+        if not scim_ids:
+            return set()
         keys = {parse_scim_id(value) for value in scim_ids}
-        found = dict(
-            self.users.scoped().filter(scim_id__in=[k for k in keys if k])
-            .values_list("scim_id", "user_id")
-        )
+        found: dict[Any, int] = {}
+        for chunk in chunks(k for k in keys if k):
+            found.update(self.users.scoped().filter(scim_id__in=chunk).values_list("scim_id", "user_id"))
         if strict:
             unknown = [value for value in scim_ids if parse_scim_id(value) not in found]
             if unknown:
                 raise InvalidValue(_("Unknown member id(s): %s.") % ", ".join(map(str, unknown[:20])))
         return set(found.values())
+
+
+def chunks(values: Iterable[Any], size: int | None = None) -> Iterator[list[Any]]:
+    """Split ids for ``IN (...)`` lists, under every backend's bound-parameter limit."""
+    size = size or CHUNK
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def order_emails(document: dict[str, Any]) -> dict[str, Any]:

@@ -109,9 +109,11 @@ class ResourceService:
     def scoped(self) -> models.QuerySet:
         raise NotImplementedError
 
-    def get(self, scim_id: str, *, for_update: bool = False):
+    def get(self, scim_id: str, *, for_update: bool = False, related: tuple[str, ...] = ()):
         key = parse_scim_id(scim_id)
         queryset = self.scoped()
+        if related:
+            queryset = queryset.select_related(*related)
         if for_update:
             queryset = queryset.select_for_update(of=("self",))
         obj = queryset.filter(scim_id=key).first() if key else None

@@ -189,8 +189,8 @@ class GroupView(ScimView):
         obj = self.audit_object = provisioner.patch_group(scim_id, request.data, if_match(request))
         if self.scim.dialect.group_patch_status == 204:
             return Response(status=204, headers={"ETag": obj.etag})
-        # Members are left out unless asked for: the answer must not grow with the group.
-        return resource_response(provisioner.groups, obj, request, exclude_by_default=("members",))
+        excluded = () if self.scim.dialect.group_patch_members else ("members",)
+        return resource_response(provisioner.groups, obj, request, exclude_by_default=excluded)
 
     def delete(self, request: Request, scim_id: str) -> Response:
         self.audit_object = self.provisioner().delete_group(scim_id, if_match(request))

@@ -1,24 +1,25 @@
 """Discovery endpoints (RFC 7644 section 4; RFC 7643 sections 5-7).
 
-The schema documents are the RFC 7643 ones bundled with django-scim2, plus any
-extension schema the host declares in ``SCIM_PORTAL["EXTENSION_SCHEMAS"]``;
-the service provider configuration states exactly what this server does.
+The schema documents are generated from the definitions the server validates
+and patches with (:mod:`scim_portal.scim.schema`), plus any extension schema
+the host declares in ``SCIM_PORTAL["EXTENSION_SCHEMAS"]``, so what ``/Schemas``
+says is what requests are held to; the service provider configuration states
+exactly what this server does.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django_scim.schemas import ALL as BUNDLED_SCHEMAS
 
 from scim_portal.conf import app_settings
 from scim_portal.exceptions import NotFound
 from scim_portal.scim import urns
+from scim_portal.scim.codec import user_extensions
+from scim_portal.scim.schema import BUILTIN_SCHEMAS
 
 DOCUMENTATION_URI = "https://scim-portal.readthedocs.io/"
-RESOURCE_SCHEMAS = (urns.USER, urns.GROUP, urns.ENTERPRISE_USER)
 
 
 def list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -58,15 +59,7 @@ def service_provider_config(base_url: str) -> dict[str, Any]:
 
 
 def schemas(base_url: str) -> list[dict[str, Any]]:
-    documents = [s for s in BUNDLED_SCHEMAS if s["id"] in RESOURCE_SCHEMAS]
-    documents += app_settings.EXTENSION_SCHEMAS
-    result = []
-    for document in documents:
-        document = copy.deepcopy(document)
-        document["schemas"] = [urns.SCHEMA]
-        document["meta"] = {"resourceType": "Schema", "location": f"{base_url}/Schemas/{document['id']}"}
-        result.append(document)
-    return result
+    return [s.to_scim(base_url) for s in (*BUILTIN_SCHEMAS, *user_extensions())]
 
 
 def schema(schema_id: str, base_url: str) -> dict[str, Any]:
