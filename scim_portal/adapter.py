@@ -73,8 +73,11 @@ class ScimAdapter:
         """Permanent deletion, only under the "delete" deprovisioning policy."""
         user.delete()
 
-    def grant_choices(self, integration: Integration) -> list[tuple[str, str]]:
-        """The licences/profiles a group rule may grant, as (key, label), for the admin form."""
+    def grant_choices(self, integration: Integration | None) -> list[tuple[str, str]]:
+        """The licences/profiles a group rule may grant, as (key, label), for the admin form.
+
+        ``integration`` is ``None`` while an integration is being created.
+        """
         return []
 
     def apply_grants(self, integration: Integration, user: Any, grants: list[str]) -> None:

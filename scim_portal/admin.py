@@ -7,35 +7,88 @@ it is never put in a message, session or log.
 from __future__ import annotations
 
 import csv
+from operator import attrgetter
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
+from scim_portal.adapter import get_adapter
 from scim_portal.admin_credentials import CredentialsAdminMixin
-from scim_portal.models import Integration, ProvisioningLog, ScimGroup, ScimToken, ScimUser
+from scim_portal.models import GroupRule, Integration, ProvisioningLog, ScimGroup, ScimToken, ScimUser
 
 
 def scim_base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("scim_portal:root"))
 
 
+class GroupRuleForm(forms.ModelForm):
+    """The grant is chosen among what the portal offers (``ScimAdapter.grant_choices``)."""
+
+    class Meta:
+        model = GroupRule
+        fields = ["group", "grant", "priority"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        integration = getattr(self.instance, "integration", None) if self.instance.integration_id else None
+        choices = get_adapter().grant_choices(integration)
+        if choices:
+            self.fields["grant"] = forms.ChoiceField(choices=choices, label=_("grants"))
+
+
+class GroupRuleInline(admin.TabularInline):
+    model = GroupRule
+    form = GroupRuleForm
+    extra = 0
+    raw_id_fields = ["group"]
+
+
+class IntegrationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Integration
+        exclude: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = get_adapter().grant_choices(self.instance if self.instance.pk else None)
+        if choices and "default_grant" in self.fields:
+            self.fields["default_grant"] = forms.ChoiceField(
+                choices=[("", "---------"), *choices], required=False,
+                label=self.fields["default_grant"].label, help_text=self.fields["default_grant"].help_text)
+
+
 @admin.register(Integration)
-class IntegrationAdmin(CredentialsAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "provider", "enabled", "service_account", "created"]
+class IntegrationAdmin(CredentialsAdminMixin, SimpleHistoryAdmin):
+    form = IntegrationAdminForm
+    list_display = ["name", "provider", "enabled", "service_account", "seat_limit", "created"]
     list_filter = ["provider", "enabled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     raw_id_fields = ["service_account"]
+    filter_horizontal = ["default_groups"]
     readonly_fields = ["setup", "credentials"]
+    inlines = [GroupRuleInline]
 
-    def get_fields(self, request, obj=None):
-        fields = ["name", "slug", "provider", "enabled", "service_account"]
-        return [*fields, "setup", "credentials"] if obj else fields
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (None, {"fields": ["name", "slug", "provider", "enabled", "service_account"]}),
+            (_("Identity matching"), {"fields": ["unique_identifier", "link_existing_users"]}),
+            (_("New accounts"), {"fields": ["default_groups", "default_grant", "required_attributes",
+                                            "seat_limit"]}),
+            (_("Leavers and returners"), {"fields": ["deprovisioning", "reactivation_allowed",
+                                                     "reactivation_cooldown_days"]}),
+            (_("What the IdP may write"), {"fields": ["writable_attributes", "unknown_attributes"]}),
+        ]
+        if obj:
+            fieldsets.insert(1, (_("Set up the IdP"), {"fields": ["setup", "credentials"]}))
+        return fieldsets
 
     @admin.display(description=_("Set up the IdP"))
     def setup(self, obj: Integration) -> str:
@@ -160,7 +213,8 @@ class ScimHistoryAdmin(admin.ModelAdmin):
 
     list_display = ["history_date", "history_object", "history_type", "history_user",
                     "scim_integration", "history_change_reason"]
-    list_filter = ["history_type", "scim_integration", "history_date", ("history_user", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["history_type", "scim_integration", "history_date",
+                   ("history_user", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "history_date"
     list_select_related = ["history_user", "scim_integration"]
     actions = ["export_as_csv"]
@@ -181,8 +235,8 @@ class ScimHistoryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Export selected changes as CSV"))
     def export_as_csv(self, request, queryset):
-        columns = [(name, (lambda row, n=name: getattr(row, n))) for name in (
-            "history_date", "history_type", "history_user", "scim_integration", "scim_request_id",
-            "scim_credential", "history_change_reason")]
+        fields = ("history_date", "history_type", "history_user", "scim_integration", "scim_request_id",
+                  "scim_credential", "history_change_reason")
+        columns: list[tuple[str, Any]] = [(name, attrgetter(name)) for name in fields]
         columns.insert(1, ("object", lambda row: str(row.instance)))
         return export_csv(self, request, queryset, columns, "change-history.csv")

@@ -6,6 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from portal.models import Licence, User
 from scim_portal.admin import ScimHistoryAdmin
+from scim_portal.federation import FederatedAdminMixin
 
 
 @admin.register(Licence)
@@ -14,13 +15,13 @@ class LicenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
+class UserAdmin(FederatedAdminMixin, SimpleHistoryAdmin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "licence", "is_active", "is_staff"]
     list_filter = ["is_active", "is_staff", "licence"]
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = [
-        (None, {"fields": ["email", "password"]}),
+        (None, {"fields": ["email", "password", "scim_managed_by"]}),
         ("Personal info", {"fields": ["first_name", "last_name", "licence"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),

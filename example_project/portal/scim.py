@@ -1,18 +1,34 @@
-"""How the example portal plugs into scim_portal."""
+"""How the example portal plugs into scim_portal: licences as grants, sessions ended on deactivation."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.sessions.models import Session
+
 from scim_portal.adapter import ScimAdapter
 
 
 class PortalScimAdapter(ScimAdapter):
-    """Users provisioned by an IdP get the default licence, when one named "Standard" exists."""
-
-    def new_user(self, integration, values: dict[str, Any]):
+    def grant_choices(self, integration) -> list[tuple[str, str]]:
         from portal.models import Licence
 
-        user = super().new_user(integration, values)
-        user.licence = Licence.objects.filter(name="Standard").first()
-        return user
+        return [(name, name) for name in Licence.objects.values_list("name", flat=True)]
+
+    def apply_grants(self, integration, user: Any, grants: list[str]) -> None:
+        """The first granted licence wins; group rules are ordered by priority."""
+        from portal.models import Licence
+
+        by_name = Licence.objects.in_bulk(grants, field_name="name") if grants else {}
+        licence = next((by_name[name] for name in grants if name in by_name), None)
+        if user.licence_id != (licence.pk if licence else None):
+            user.licence = licence
+            user.save(update_fields=["licence"])
+
+    def end_access(self, integration, user: Any) -> None:
+        """Revoke OAuth tokens (default) and delete the user's portal sessions."""
+        super().end_access(integration, user)
+        user_id = str(user.pk)
+        doomed = [s.session_key for s in Session.objects.iterator()
+                  if s.get_decoded().get("_auth_user_id") == user_id]
+        Session.objects.filter(session_key__in=doomed).delete()

@@ -13,6 +13,7 @@ from scim_portal.models import IdentityProvider, Integration, ScimToken
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin"
+DEMO_TOKEN = "demo token"
 
 
 class Command(BaseCommand):
@@ -33,9 +34,15 @@ class Command(BaseCommand):
         service.save()
         integration, _ = Integration.objects.get_or_create(
             slug="okta-demo",
-            defaults={"name": "Okta (demo)", "provider": IdentityProvider.OKTA, "service_account": service},
+            defaults={"name": "Okta (demo)", "provider": IdentityProvider.OKTA, "service_account": service,
+                      "default_grant": "Standard"},
         )
-        issued = ScimToken.issue(integration, description="demo token")
+        # Each demo start prints a fresh token; the previous demo tokens are revoked so
+        # restarting never runs into the active-token limit.
+        for old in ScimToken.objects.filter(integration=integration, description=DEMO_TOKEN, revoked_at=None):
+            old.revoke()
+        issued = ScimToken.issue(integration, description=DEMO_TOKEN)
+        site = options["base_url"].split("/scim/")[0]
         self.stdout.write(
             "\n".join([
                 "",
@@ -43,7 +50,7 @@ class Command(BaseCommand):
                 f"  SCIM base URL : {options['base_url']}",
                 f"  Bearer token  : {issued.raw}   (shown once; make another with"
                 " `python example_project/manage.py scim_token create --integration okta-demo`)",
-                f"  Admin login   : http://127.0.0.1:8000/admin/  {ADMIN_EMAIL} / {ADMIN_PASSWORD}",
+                f"  Admin login   : {site}/admin/  {ADMIN_EMAIL} / {ADMIN_PASSWORD}",
                 f"  Try it        : curl -H 'Authorization: Bearer {issued.raw}' "
                 f"{options['base_url']}ServiceProviderConfig",
                 "",
