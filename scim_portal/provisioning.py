@@ -95,29 +95,31 @@ class Provisioner:
             )
             if existing is not None:
                 return self.revive_user(existing, incoming.password, document, detail)
+            policies.check_unique_email(self.integration, document, None)
             if document["active"]:
                 policies.check_seat(self.integration)
-            user = self.host_user_for(document, incoming.password)
+            user, linked = self.host_user_for(document, incoming.password)
             scim_user = ScimUser(integration=self.integration, user=user)
             self.fill_user(scim_user, document)
             scim_user.deactivated_at = None if document["active"] else timezone.now()
             scim_user.save()
             self.join_default_groups(user)
             self.refresh_grants({user.pk})
-        self.notify(signals.user_provisioned, user=user, scim_user=scim_user)
+        self.notify(signals.user_provisioned, user=user, scim_user=scim_user, linked=linked)
         return scim_user
 
-    def host_user_for(self, document: dict[str, Any], password: str | None) -> Any:
-        """A new host account, or an existing SSO account the integration may link."""
+    def host_user_for(self, document: dict[str, Any], password: str | None) -> tuple[Any, bool]:
+        """A new host account, or an existing SSO account the integration may link (then ``True``)."""
         values = self.users.attribute_map.to_host(document)
         user = policies.linkable_user(self.integration, document, self.users.attribute_map)
+        linked = user is not None
         if user is not None:
             self.adapter.populate_user(self.integration, user, values)
         else:
             user = self.adapter.new_user(self.integration, values)
         self.store_password(user, password)
         user.save()
-        return user
+        return user, linked
 
     def revive_user(self, existing: ScimUser, password: str | None, document: dict[str, Any],
                     detail: str) -> ScimUser:
@@ -186,6 +188,8 @@ class Provisioner:
     def write_user(self, scim_user: ScimUser, document: dict[str, Any], password: str | None,
                    *, was_active: bool) -> None:
         policies.check_required(self.integration, document)
+        if fold(primary_value(document.get(EMAILS))) != scim_user.email_key:
+            policies.check_unique_email(self.integration, document, scim_user)
         is_active = bool(document.get("active", True))
         if is_active and not was_active:
             policies.check_reactivation(self.integration, scim_user)
