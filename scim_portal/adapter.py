@@ -53,6 +53,15 @@ class ScimAdapter:
                 changed.append(name)
         return changed
 
+    def may_link(self, integration: Integration, user: Any, document: dict[str, Any]) -> bool:
+        """Whether a SCIM create may take over this existing portal account (``link_existing_users``).
+
+        Called only for an account without a SCIM identity whose identifier matches.
+        Default: only SSO accounts (no usable password), so an IdP never captures a
+        local login.  Return ``False`` to answer 409 instead.
+        """
+        return not user.has_usable_password()
+
     def set_password(self, integration: Integration, user: Any, password: str) -> None:
         """Called only when ``STORE_PASSWORDS`` is on (Okta sends random passwords otherwise ignored)."""
         user.set_password(password)

@@ -15,9 +15,11 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from scim_portal.exceptions import Forbidden, InvalidValue, Mutability
+from scim_portal.adapter import get_adapter
+from scim_portal.exceptions import Forbidden, InvalidValue, Mutability, Uniqueness
 from scim_portal.mapping import AttributePath
 from scim_portal.models import GroupRule, Integration, ScimUser, UniqueIdentifier, UnknownAttributes
+from scim_portal.models.resources import fold
 
 #: Attributes an allow-list can never exclude: without them there is no identity.
 ALWAYS_WRITABLE = frozenset({"username", "active", "externalid", "schemas", "id", "meta"})
@@ -32,7 +34,11 @@ class ReactivationRefused(Forbidden):
 
 
 def required_attributes(integration: Integration) -> list[str]:
-    return [*integration.dialect.required_user_attributes, *integration.required_attributes]
+    """The IdP's required paths, the integration's own, and the work email when it is the identifier."""
+    paths = [*integration.dialect.required_user_attributes, *integration.required_attributes]
+    if integration.unique_identifier == UniqueIdentifier.EMAIL and "emails" not in paths:
+        paths.append("emails")
+    return paths
 
 
 def check_required(integration: Integration, document: dict[str, Any]) -> None:
@@ -99,6 +105,24 @@ def check_seat(integration: Integration) -> None:
         )
 
 
+def check_unique_email(integration: Integration, document: dict[str, Any], scim_user: ScimUser | None) -> None:
+    """409 when the work email is the unique identifier and another live user of the integration has it.
+
+    The integration row is locked first, so two concurrent creates with one email cannot both pass.
+    """
+    if integration.unique_identifier != UniqueIdentifier.EMAIL:
+        return
+    email = AttributePath.parse("emails").get(document)
+    if not email:
+        return
+    Integration.objects.select_for_update().filter(pk=integration.pk).first()
+    others = ScimUser.objects.filter(integration=integration, deleted_at=None, email_key=fold(email))
+    if scim_user is not None:
+        others = others.exclude(pk=scim_user.pk)
+    if others.exists():
+        raise Uniqueness(_("A user with work email %s already exists.") % email)
+
+
 def check_reactivation(integration: Integration, scim_user: ScimUser) -> None:
     if not integration.reactivation_allowed:
         raise ReactivationRefused(
@@ -133,8 +157,9 @@ def linkable_user(integration: Integration, document: dict[str, Any], attribute_
     if not value:
         return None
     candidates = User.objects.filter(**{f"{field}__iexact": value, "scim_identity__isnull": True})
-    user = candidates.select_for_update().first()
-    if user is not None and not user.has_usable_password():
+    # Lock only the user row: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join.
+    user = candidates.select_for_update(of=("self",)).first()
+    if user is not None and get_adapter().may_link(integration, user, document):
         return user
     return None
 

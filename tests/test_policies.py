@@ -1,0 +1,333 @@
+"""Provisioning policies, each with its default and its alternatives, through real
+SCIM requests in Okta's and Entra's shapes, checked in the database."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from scim_portal import signals
+from scim_portal.models import (
+    IdentityProvider,
+    ScimUser,
+    UniqueIdentifier,
+)
+
+pytestmark = pytest.mark.django_db
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+# -- request bodies as the IdPs send them (see tests/fixtures/idp/) -----------------------
+
+def okta_user(user_name: str, *, email: str | None = None, given: str = "Test", family: str = "User",
+              active: bool = True, **extra: Any) -> dict[str, Any]:
+    body = {
+        "schemas": [USER], "userName": user_name,
+        "name": {"givenName": given, "familyName": family},
+        "emails": [{"primary": True, "value": email or user_name, "type": "work"}],
+        "displayName": f"{given} {family}", "locale": "en-US", "externalId": uuid.uuid4().hex[:20],
+        "groups": [], "password": "1mz050nq", "active": active,
+    }
+    body.update(extra)
+    return body
+
+
+def entra_user(user_name: str, *, email: str | None = None, given: str | None = "Kim",
+               family: str | None = "Unua", active: bool = True) -> dict[str, Any]:
+    name = {k: v for k, v in (("givenName", given), ("familyName", family)) if v is not None}
+    body: dict[str, Any] = {
+        "schemas": [USER, ENTERPRISE], "externalId": str(uuid.uuid4()), "userName": user_name,
+        "active": active, "meta": {"resourceType": "User"}, "name": name, "roles": [],
+        ENTERPRISE: {"employeeNumber": "701984", "department": "Tour Operations"},
+    }
+    if email is not None:
+        body["emails"] = [{"primary": True, "type": "work", "value": email}]
+    return body
+
+
+def okta_put(scim_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    body = {k: v for k, v in body.items() if k != "password"}
+    body["id"] = scim_id
+    return body
+
+
+def okta_active(active: bool) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": active}}]}
+
+
+def entra_active(active: bool) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": str(active)}]}
+
+
+def entra_replace(path: str, value: Any) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": path, "value": value}]}
+
+
+def members_add(*scim_ids: str) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": [
+        {"op": "add", "path": "members", "value": [{"value": i} for i in scim_ids]}]}
+
+
+def members_remove(scim_id: str) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": f'members[value eq "{scim_id}"]'}]}
+
+
+def assert_error(response, status: int, scim_type: str | None = None, *fragments: str) -> None:
+    body = response.json_body
+    assert response.status_code == status, body
+    assert body["schemas"] == [ERROR]
+    assert body["status"] == str(status)
+    if scim_type is None:
+        assert "scimType" not in body
+    else:
+        assert body["scimType"] == scim_type
+    for fragment in fragments:
+        assert fragment in body["detail"], body["detail"]
+
+
+def created(response) -> ScimUser:
+    assert response.status_code == 201, response.json_body
+    return ScimUser.objects.select_related("user").get(scim_id=response.json_body["id"])
+
+
+def users_named(email: str) -> int:
+    return get_user_model().objects.filter(email__iexact=email).count()
+
+
+@pytest.fixture
+def okta(make_integration, scim_for):
+    """An Okta integration with the given policy fields, and a SCIM client for it."""
+
+    def make(**policy: Any):
+        integration = make_integration(IdentityProvider.OKTA, **policy)
+        return integration, scim_for(integration)
+
+    return make
+
+
+@pytest.fixture
+def entra(make_integration, scim_for):
+    def make(**policy: Any):
+        integration = make_integration(IdentityProvider.ENTRA, **policy)
+        return integration, scim_for(integration)
+
+    return make
+
+
+@pytest.fixture
+def sso_user():
+    def make(email: str, **fields: Any):
+        user = get_user_model().objects.create_user(email=email, **fields)
+        user.set_unusable_password()
+        user.save()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    return django_capture_on_commit_callbacks
+
+
+@pytest.fixture
+def received():
+    """What each signal sent.  Signals go out on commit: wrap the requests in
+    ``django_capture_on_commit_callbacks(execute=True)``."""
+    log: list[tuple[Any, dict[str, Any]]] = []
+    connected = []
+    for name in ("user_provisioned", "user_updated", "user_deactivated", "user_reactivated", "user_deleted",
+                 "group_membership_changed", "provisioning_failed"):
+        signal = getattr(signals, name)
+
+        def receiver(sender, signal=signal, **kwargs):
+            log.append((signal, kwargs))
+
+        signal.connect(receiver, weak=False)
+        connected.append((signal, receiver))
+    yield lambda signal: [kwargs for sent, kwargs in log if sent is signal]
+    for signal, receiver in connected:
+        signal.disconnect(receiver)
+
+
+# == Identity matching =====================================================================
+
+class TestIdentity:
+    def test_username_rename_by_put_updates_the_same_account(self, okta):
+        """Okta renames with PUT: one account, renamed in place (never a second account)."""
+        _integration, client = okta()
+        body = okta_user("ann@example.com")
+        scim_user = created(client.post("Users", body))
+        pk = scim_user.user_id
+
+        renamed = dict(body, userName="ann.smith@example.com",
+                       emails=[{"primary": True, "value": "ann.smith@example.com", "type": "work"}])
+        response = client.put(f"Users/{scim_user.scim_id}", okta_put(str(scim_user.scim_id), renamed))
+
+        assert response.status_code == 200, response.json_body
+        assert response.json_body["userName"] == "ann.smith@example.com"
+        assert get_user_model().objects.get(pk=pk).email == "ann.smith@example.com"
+        assert users_named("ann@example.com") == 0
+        assert ScimUser.objects.count() == 1 and ScimUser.objects.get().user_id == pk
+        # The IdP's lookup before its next create finds the renamed account, not nothing.
+        found = client.get('Users?filter=userName eq "ANN.SMITH@example.com"').json_body
+        assert [r["id"] for r in found["Resources"]] == [str(scim_user.scim_id)]
+        # ...and a create under the new name is a duplicate, not a second account.
+        assert_error(client.post("Users", okta_user("ann.smith@example.com")), 409, "uniqueness")
+        assert get_user_model().objects.exclude(scim_integrations__isnull=False).count() == 1
+
+    def test_username_rename_by_entra_patch_updates_the_same_account(self, entra):
+        _integration, client = entra()
+        scim_user = created(client.post("Users", entra_user("kim@contoso.com", email="kim@contoso.com")))
+        response = client.patch(f"Users/{scim_user.scim_id}", entra_replace("userName", "kim.unua@contoso.com"))
+        assert response.status_code == 200, response.json_body
+        scim_user.refresh_from_db()
+        scim_user.user.refresh_from_db()
+        assert scim_user.user_name == "kim.unua@contoso.com"
+        assert scim_user.user.email == "kim.unua@contoso.com"
+        assert ScimUser.objects.count() == 1
+        assert users_named("kim@contoso.com") == 0
+
+    def test_case_only_rename_keeps_one_working_account(self, okta):
+        """The seed's failure: a case-only rename deactivated the account and it could not come back."""
+        _integration, client = okta()
+        body = okta_user("bob@example.com")
+        scim_user = created(client.post("Users", body))
+        pk, scim_id = scim_user.user_id, str(scim_user.scim_id)
+
+        upper = dict(body, userName="Bob@Example.com")
+        response = client.put(f"Users/{scim_id}", okta_put(scim_id, upper))
+        assert response.status_code == 200, response.json_body
+        assert response.json_body["active"] is True
+
+        assert ScimUser.objects.count() == 1
+        user = get_user_model().objects.get(pk=pk)
+        assert user.is_active is True
+        assert user.email.lower() == "bob@example.com"
+        for spelling in ("bob@example.com", "BOB@EXAMPLE.COM", "Bob@Example.com"):
+            found = client.get(f'Users?filter=userName eq "{spelling}"').json_body
+            assert [r["id"] for r in found["Resources"]] == [scim_id], spelling
+        # Deactivation and reactivation still work on the account after the case change.
+        assert client.patch(f"Users/{scim_id}", okta_active(False)).status_code == 200
+        assert get_user_model().objects.get(pk=pk).is_active is False
+        reactivated = client.patch(f"Users/{scim_id}", okta_active(True))
+        assert reactivated.status_code == 200 and reactivated.json_body["active"] is True
+        assert get_user_model().objects.get(pk=pk).is_active is True
+        assert get_user_model().objects.count() == 2  # the service account and Bob
+
+    def test_case_only_rename_through_entra_patch(self, entra):
+        _integration, client = entra()
+        scim_user = created(client.post("Users", entra_user("Kim@Contoso.com", email="kim@contoso.com")))
+        response = client.patch(f"Users/{scim_user.scim_id}", entra_replace("userName", "kim@contoso.com"))
+        assert response.status_code == 200, response.json_body
+        assert ScimUser.objects.count() == 1
+        assert ScimUser.objects.get().user_id == scim_user.user_id
+        assert get_user_model().objects.get(pk=scim_user.user_id).is_active is True
+
+    def test_rename_onto_another_users_name_is_refused_and_changes_nothing(self, okta):
+        _integration, client = okta()
+        first = created(client.post("Users", okta_user("one@example.com")))
+        created(client.post("Users", okta_user("two@example.com")))
+        body = okta_put(str(first.scim_id), okta_user("TWO@example.com", given="Changed"))
+        assert_error(client.put(f"Users/{first.scim_id}", body), 409, "uniqueness")
+        first.refresh_from_db()
+        first.user.refresh_from_db()
+        assert first.user_name == "one@example.com"
+        assert (first.user.email, first.user.first_name) == ("one@example.com", "Test")
+
+    def test_create_differing_only_in_case_is_a_duplicate(self, okta):
+        _integration, client = okta()
+        created(client.post("Users", okta_user("carol@example.com")))
+        assert_error(client.post("Users", okta_user("CAROL@example.COM")), 409, "uniqueness")
+        assert ScimUser.objects.count() == 1 and users_named("carol@example.com") == 1
+
+    def test_existing_portal_user_is_not_linked_by_default(self, okta, sso_user):
+        _integration, client = okta()
+        existing = sso_user("dora@example.com", first_name="Local")
+        assert_error(client.post("Users", okta_user("dora@example.com", given="Dora")), 409, "uniqueness")
+        existing.refresh_from_db()
+        assert existing.first_name == "Local"
+        assert not ScimUser.objects.exists()
+
+    def test_linking_takes_over_an_existing_sso_account(self, okta, sso_user, received, on_commit):
+        integration, client = okta(link_existing_users=True)
+        existing = sso_user("Dora@Example.com", first_name="Local")
+        with on_commit(execute=True):
+            scim_user = created(client.post("Users", okta_user("dora@example.com", given="Dora")))
+        assert scim_user.user_id == existing.pk
+        existing.refresh_from_db()
+        assert existing.first_name == "Dora"
+        assert not existing.has_usable_password()
+        assert users_named("dora@example.com") == 1
+        (sent,) = received(signals.user_provisioned)
+        assert sent["user"].pk == existing.pk and sent["linked"] is True
+        assert sent["integration"] == integration
+
+    def test_a_new_account_is_provisioned_not_linked(self, okta, received, on_commit):
+        _integration, client = okta(link_existing_users=True)
+        with on_commit(execute=True):
+            created(client.post("Users", okta_user("new@example.com")))
+        (sent,) = received(signals.user_provisioned)
+        assert sent["linked"] is False
+
+    def test_linking_never_captures_an_account_with_a_password(self, okta):
+        _integration, client = okta(link_existing_users=True)
+        local = get_user_model().objects.create_user(email="eve@example.com", password="s3cret-local")
+        assert_error(client.post("Users", okta_user("eve@example.com", given="Mallory")), 409, "uniqueness")
+        local.refresh_from_db()
+        assert local.first_name == "" and local.check_password("s3cret-local")
+        assert not ScimUser.objects.exists()
+
+    def test_linking_never_takes_an_account_another_integration_manages(self, okta):
+        _first, first_client = okta(link_existing_users=True)
+        _second, second_client = okta(link_existing_users=True)
+        owned = created(first_client.post("Users", okta_user("fay@example.com")))
+        assert_error(second_client.post("Users", okta_user("fay@example.com")), 409, "uniqueness")
+        assert ScimUser.objects.get().integration_id == owned.integration_id
+
+    def test_linking_by_work_email(self, okta, sso_user):
+        """Unique identifier = work email: the create links the SSO account with that email."""
+        _integration, client = okta(link_existing_users=True, unique_identifier=UniqueIdentifier.EMAIL)
+        existing = sso_user("gus@example.com")
+        scim_user = created(client.post("Users", okta_user("GUS@example.com", email="Gus@Example.com")))
+        assert scim_user.user_id == existing.pk
+        assert users_named("gus@example.com") == 1
+
+    def test_work_email_identifier_refuses_a_second_person_with_that_email(self, okta):
+        _integration, client = okta(unique_identifier=UniqueIdentifier.EMAIL)
+        created(client.post("Users", okta_user("hal@example.com", email="hal@example.com")))
+        response = client.post("Users", okta_user("hal.2@example.com", email="HAL@example.com"))
+        assert_error(response, 409, "uniqueness", "HAL@example.com")
+        assert ScimUser.objects.count() == 1
+
+    def test_username_identifier_allows_a_shared_work_email(self, okta):
+        """With userName as the identifier, two accounts may share a work email (e.g. a team mailbox)."""
+        _integration, client = okta()
+        created(client.post("Users", okta_user("ida@example.com", email="team@example.com")))
+        created(client.post("Users", okta_user("ivy@example.com", email="team@example.com")))
+        assert ScimUser.objects.filter(email_key="team@example.com").count() == 2
+
+    def test_work_email_identifier_refuses_an_email_change_onto_another_person(self, entra):
+        _integration, client = entra(unique_identifier=UniqueIdentifier.EMAIL)
+        created(client.post("Users", entra_user("a@contoso.com", email="a@contoso.com")))
+        second = created(client.post("Users", entra_user("b@contoso.com", email="b@contoso.com")))
+        work_email = entra_replace('emails[type eq "work"].value', "A@contoso.com")
+        response = client.patch(f"Users/{second.scim_id}", work_email)
+        assert_error(response, 409, "uniqueness")
+        second.refresh_from_db()
+        assert second.email_key == "b@contoso.com"
+
+    def test_work_email_identifier_requires_a_work_email(self, okta):
+        _integration, client = okta(unique_identifier=UniqueIdentifier.EMAIL)
+        body = okta_user("nomail@example.com")
+        del body["emails"]
+        assert_error(client.post("Users", body), 400, "invalidValue", "emails")
+        assert not ScimUser.objects.exists() and users_named("nomail@example.com") == 0
