@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import re
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -21,13 +22,51 @@ SECRET_KEYS = frozenset({"password", "client_secret", "access_token", "refresh_t
 REDACTED = "[removed]"
 
 
+#: A secret-bearing ``"key": "value"`` pair in text that is not valid JSON.
+_SECRET_NAMES = "|".join(sorted(SECRET_KEYS))
+SECRET_IN_TEXT = re.compile(
+    r'("(?:[^"\\]*:)?(?:' + _SECRET_NAMES + r')"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]*)', re.IGNORECASE,
+)
+
+
+def is_secret_name(name: Any) -> bool:
+    """``password``, or a SCIM path ending in it (``urn:...:User:password``)."""
+    return str(name).rsplit(":", 1)[-1].lower() in SECRET_KEYS
+
+
 def redact(value: Any) -> Any:
-    """A copy of a JSON value with secret-bearing keys replaced."""
+    """A copy of a JSON value with secret-bearing keys replaced.
+
+    PATCH operations naming a secret in their ``path`` (``{"op": "replace",
+    "path": "password", "value": ...}``) have their ``value`` replaced too.
+    """
     if isinstance(value, dict):
-        return {k: (REDACTED if str(k).lower() in SECRET_KEYS else redact(v)) for k, v in value.items()}
+        secret_path = isinstance(value.get("path"), str) and is_secret_name(value["path"])
+        return {
+            k: (REDACTED if is_secret_name(k) or (secret_path and str(k).lower() == "value") else redact(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+#: A quoted secret name left in text after the pairs were scrubbed (``"path": "password"``).
+SECRET_NAME_IN_TEXT = re.compile(r'"(?:[^"\\]*:)?(?:' + _SECRET_NAMES + r')"', re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """Scrub secrets from a body that could not be parsed as JSON.
+
+    ``"password": "..."`` pairs lose their value; if a secret is still named
+    elsewhere (a PATCH ``path``), everything after that name is dropped.
+    """
+    text = SECRET_IN_TEXT.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+    for match in SECRET_NAME_IN_TEXT.finditer(text):
+        rest = text[match.end():].lstrip(" \t\r\n:")
+        if not rest.startswith(f'"{REDACTED}"'):
+            return f"{text[: match.end()]} {REDACTED}"
+    return text
 
 
 def capped(value: Any) -> Any:

@@ -29,6 +29,7 @@ from scim_portal.api.throttling import CredentialRateThrottle
 from scim_portal.conf import app_settings
 from scim_portal.exceptions import Forbidden, PayloadTooLarge
 from scim_portal.history import scim_change
+from scim_portal.resources import parse_scim_id
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -101,7 +102,12 @@ class ScimView(APIView):
     def log(self, request: Request, response, context: ScimContext | None, request_id: str,
             kwargs: dict[str, Any]) -> None:
         obj = self.audit_object
+        if obj is None and context is not None and self.resource_type == "User" and kwargs.get("scim_id"):
+            # A failed change to a known user: name that user, so the log links to them.
+            obj = context.integration.scim_users.filter(scim_id=parse_scim_id(kwargs["scim_id"])).first()
         body = getattr(response, "data", None)
+        error = body if response.status_code >= 400 and isinstance(body, dict) else {}
+        scim_type, detail = str(error.get("scimType") or ""), str(error.get("detail") or "")
         entry = audit.write_log(
             integration=context.integration if context else None,
             credential=context.credential_label if context else "",
@@ -112,17 +118,18 @@ class ScimView(APIView):
             resource_id=str(getattr(obj, "scim_id", "") or kwargs.get("scim_id", ""))[:64],
             user_id=getattr(obj, "user_id", None),
             status=response.status_code,
-            scim_type=(body or {}).get("scimType", "") if isinstance(body, dict) else "",
-            detail=(body or {}).get("detail", "") if response.status_code >= 400 and isinstance(body, dict) else "",
+            scim_type=scim_type[:30],
+            detail=detail,
             duration_ms=int((time.monotonic() - self.started) * 1000),
             request_id=request_id,
             request_body=raw_json(request),
             response_body=body if isinstance(body, (dict, list)) else None,
         )
         if context is not None and response.status_code >= 400:
-            signals.provisioning_failed.send(
-                sender=type(self), integration=context.integration, actor=context.actor,
-                request_id=request_id, status=response.status_code, log_entry=entry,
+            signals.send_after_commit(
+                signals.provisioning_failed, sender=type(self), integration=context.integration,
+                actor=context.actor, request_id=request_id, status=response.status_code,
+                scim_type=scim_type, detail=detail, log_entry=entry,
             )
 
     def check_body_size(self, request: Request) -> None:
@@ -151,4 +158,4 @@ def raw_json(request: Request) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
-        return {"unparsed": raw[:2048].decode("utf-8", "replace")}
+        return {"unparsed": audit.redact_text(raw[:2048].decode("utf-8", "replace"))}

@@ -146,6 +146,8 @@ class GroupRule(models.Model):
         _("priority"), default=100, help_text=_("Lower numbers first, when a portal allows one grant only."),
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("group rule")
         verbose_name_plural = _("group rules")

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
+from simple_history.models import HistoricalRecords
 
 from scim_portal.conf import app_settings
 from scim_portal.models.tokens import ALL_SCOPES, parse_scopes
@@ -61,6 +62,10 @@ class OAuthClient(models.Model):
     )
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    secret_changed_at = models.DateTimeField(_("secret replaced"), null=True, blank=True, editable=False)
+
+    # Who registered it, replaced its secret and revoked it (use is not a change).
+    history = HistoricalRecords(excluded_fields=["last_used_at"])
 
     class Meta:
         verbose_name = _("SCIM OAuth client")
@@ -93,10 +98,12 @@ class OAuthClient(models.Model):
         application.clean()  # the toolkit's own checks: redirect URIs present and well-formed
         with transaction.atomic():
             application.save()
-            client = cls.objects.create(
+            client = cls(
                 integration=integration, application=application, created_by=created_by,
                 scopes=" ".join(sorted(parse_scopes(scopes))),
             )
+            client._change_reason = "registered"
+            client.save(force_insert=True)
         return IssuedClient(client=client, secret=secret)
 
     def new_secret(self) -> IssuedClient:
@@ -104,7 +111,11 @@ class OAuthClient(models.Model):
         secret = generate_client_secret()
         self.application.client_secret = secret
         self.application.hash_client_secret = True
-        self.application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+        with transaction.atomic():
+            self.application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+            self.secret_changed_at = timezone.now()
+            self._change_reason = "new secret"
+            self.save(update_fields=["secret_changed_at"])
         return IssuedClient(client=self, secret=secret)
 
     def revoke(self) -> None:
@@ -112,6 +123,7 @@ class OAuthClient(models.Model):
         with transaction.atomic():
             if self.revoked_at is None:
                 self.revoked_at = timezone.now()
+                self._change_reason = "revoked"
                 self.save(update_fields=["revoked_at"])
             get_refresh_token_model().objects.filter(application=self.application).delete()
             get_access_token_model().objects.filter(application=self.application).delete()

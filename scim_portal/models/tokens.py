@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from scim_portal.conf import app_settings
 
@@ -124,6 +125,8 @@ class ScimToken(models.Model):
     )
 
     objects = ScimTokenQuerySet.as_manager()
+    # Who issued, rotated and revoked it (the digest stays out; use is not a change).
+    history = HistoricalRecords(excluded_fields=["digest", "last_used_at"])
 
     class Meta:
         verbose_name = _("SCIM token")
@@ -156,13 +159,15 @@ class ScimToken(models.Model):
     @classmethod
     def _create(cls, integration: Any, **fields: Any) -> IssuedToken:
         raw = app_settings.TOKEN_PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(
+        token = cls(
             integration=integration,
             prefix=raw[: len(app_settings.TOKEN_PREFIX) + PREFIX_LENGTH],
             digest=hash_token(raw),
             scopes=" ".join(sorted(parse_scopes(fields.pop("scopes")))),
             **fields,
         )
+        token._change_reason = "issued"
+        token.save(force_insert=True)
         return IssuedToken(token=token, raw=raw)
 
     def rotate(self, *, grace: dt.timedelta | None = None, created_by: Any = None) -> IssuedToken:
@@ -195,6 +200,7 @@ class ScimToken(models.Model):
         else:
             end = now + grace
             self.expires_at = min(self.expires_at, end) if self.expires_at else end
+        self._change_reason = "rotated"
         self.save(update_fields=["replaced_by", "revoked_at", "expires_at"])
 
     @property
@@ -233,6 +239,7 @@ class ScimToken(models.Model):
     def revoke(self) -> None:
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
+            self._change_reason = "revoked"
             self.save(update_fields=["revoked_at"])
 
     def touch(self) -> None:

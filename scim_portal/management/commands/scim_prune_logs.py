@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scim_portal.audit import prune
 from scim_portal.conf import app_settings
@@ -22,5 +22,7 @@ class Command(BaseCommand):
                                  f"{app_settings.LOG_RETENTION_DAYS}).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["days"] is not None and options["days"] < 0:
+            raise CommandError("--days must be 0 or more.")
         deleted = prune(options["days"])
         self.stdout.write(f"Deleted {deleted} provisioning log entries.")
