@@ -11,6 +11,7 @@ enforced by a unique index here, so it holds whatever the host model says.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -45,6 +46,13 @@ class ScimResource(models.Model):
 
     class Meta:
         abstract = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Rows loaded from the database arrive positionally (Model.from_db); leave them be.
+        if not args and "last_modified" not in kwargs:
+            # A new resource was last modified when it was created, to the microsecond.
+            self.last_modified = self.created
 
     @property
     def etag(self) -> str:
