@@ -46,7 +46,10 @@ def check_required(integration: Integration, document: dict[str, Any]) -> None:
     missing = [path for path in required_attributes(integration)
                if AttributePath.parse(path).get(document) in (None, "", [])]
     if missing:
-        raise InvalidValue(_("Missing required attribute(s): %s.") % ", ".join(missing))
+        dialect = integration.dialect
+        names = [f"{path} ({dialect.attribute_labels[path]} in {dialect.label})"
+                 if path in dialect.attribute_labels else path for path in missing]
+        raise InvalidValue(_("Missing required attribute(s): %s.") % ", ".join(names))
 
 
 def allowed(key: str, allow_list: set[str], urn: str | None = None) -> bool:
@@ -166,16 +169,21 @@ def linkable_user(integration: Integration, document: dict[str, Any], attribute_
 
 def grants_for(integration: Integration, user_ids: set[int], membership) -> dict[int, list[str]]:
     """The grants of each user from the integration's group rules (priority order), else the default."""
-    rules = list(GroupRule.objects.filter(integration=integration).values_list("group__group_id", "grant"))
-    by_group: dict[int, list[str]] = defaultdict(list)
-    for group_id, grant in rules:
-        by_group[group_id].append(grant)
-    grants: dict[int, list[str]] = {uid: [] for uid in user_ids}
-    if by_group:
+    rules = list(GroupRule.objects.filter(integration=integration)
+                 .order_by("priority", "pk").values_list("group__group_id", "grant"))
+    groups_of: dict[int, set[int]] = defaultdict(set)
+    if rules:
         through, user_col, group_col = membership
-        rows = through.objects.filter(**{f"{user_col}__in": user_ids, f"{group_col}__in": list(by_group)})
+        group_ids = {group_id for group_id, _grant in rules}
+        rows = through.objects.filter(**{f"{user_col}__in": user_ids, f"{group_col}__in": group_ids})
         for user_id, group_id in rows.values_list(user_col, group_col):
-            grants[user_id] += [g for g in by_group[group_id] if g not in grants[user_id]]
+            groups_of[user_id].add(group_id)
+    grants: dict[int, list[str]] = {uid: [] for uid in user_ids}
+    for user_id, found in grants.items():
+        # In rule priority order, whatever order the membership rows come back in.
+        for group_id, grant in rules:
+            if group_id in groups_of[user_id] and grant not in found:
+                found.append(grant)
     default = [integration.default_grant] if integration.default_grant else []
     return {uid: (found or default) for uid, found in grants.items()}
 

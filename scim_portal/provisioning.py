@@ -250,9 +250,12 @@ class Provisioner:
                 [through(**{user_col: user.pk, group_col: gid}) for gid in group_ids], ignore_conflicts=True
             )
 
-    def refresh_grants(self, user_ids: set[int]) -> None:
-        """Re-evaluate group rules for these users and hand the result to the adapter."""
-        if not user_ids or not policies.has_grant_rules(self.integration):
+    def refresh_grants(self, user_ids: set[int], *, force: bool = False) -> None:
+        """Re-evaluate group rules for these users and hand the result to the adapter.
+
+        ``force`` calls the adapter even when no rule is left (a deleted group took the last one).
+        """
+        if not user_ids or not (force or policies.has_grant_rules(self.integration)):
             return
         membership = (membership_through(), *membership_columns())
         grants = policies.grants_for(self.integration, user_ids, membership)
@@ -260,6 +263,14 @@ class Provisioner:
         for user_id, granted in grants.items():
             if user_id in users:
                 self.adapter.apply_grants(self.integration, users[user_id], granted)
+
+    def scim_member_ids(self, group_id: int) -> set[int]:
+        """Host ids of this integration's SCIM users in a group."""
+        through = membership_through()
+        user_col, group_col = membership_columns()
+        rows = through.objects.filter(**{group_col: group_id,
+                                         f"{user_col[:-3]}__scim_identity__integration": self.integration})
+        return set(rows.values_list(user_col, flat=True))
 
     def store_password(self, user, password: str | None) -> bool:
         if password and app_settings.STORE_PASSWORDS:
@@ -308,7 +319,10 @@ class Provisioner:
             scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
             check_version(scim_group, if_match)
             group = scim_group.group
+            # The group's rules go with it: its members' grants are evaluated again without them.
+            losing = self.scim_member_ids(group.pk) if scim_group.rules.exists() else set()
             group.delete()
+            self.refresh_grants(losing, force=True)
         self.notify(signals.group_deleted, group=group, scim_group=scim_group)
         return scim_group
 

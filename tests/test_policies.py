@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
+from portal.models import Licence
 from scim_portal import signals
 from scim_portal.models import (
+    GroupRule,
     IdentityProvider,
+    ScimGroup,
     ScimUser,
     UniqueIdentifier,
 )
@@ -331,3 +335,213 @@ class TestIdentity:
         del body["emails"]
         assert_error(client.post("Users", body), 400, "invalidValue", "emails")
         assert not ScimUser.objects.exists() and users_named("nomail@example.com") == 0
+
+
+# == Account creation ======================================================================
+
+class TestAccountCreation:
+    def test_default_is_an_sso_only_account_without_groups_or_licence(self, okta):
+        _integration, client = okta()
+        user = created(client.post("Users", okta_user("sso@example.com"))).user
+        assert not user.has_usable_password()  # Okta's random password is not stored
+        assert not user.check_password("1mz050nq")
+        assert user.groups.count() == 0
+        assert user.licence is None
+
+    def test_default_groups_and_default_grant(self, okta):
+        everyone, readers = Group.objects.create(name="Everyone"), Group.objects.create(name="Readers")
+        Licence.objects.create(name="Standard")
+        integration, client = okta(default_grant="Standard")
+        integration.default_groups.set([everyone, readers])
+        user = created(client.post("Users", okta_user("joiner@example.com"))).user
+        assert set(user.groups.values_list("name", flat=True)) == {"Everyone", "Readers"}
+        assert user.licence.name == "Standard"
+
+    def test_entra_requires_mail_given_name_and_surname(self, entra):
+        _integration, client = entra()
+        response = client.post("Users", entra_user("nomail@contoso.com", email=None))
+        assert_error(response, 400, "invalidValue", "emails", "mail")
+        response = client.post("Users", entra_user("noname@contoso.com", email="noname@contoso.com",
+                                                    given=None, family=None))
+        assert_error(response, 400, "invalidValue", "name.givenName", "givenName", "name.familyName", "surname")
+        assert not ScimUser.objects.exists()
+        assert get_user_model().objects.filter(email__endswith="@contoso.com").count() == 0
+
+    def test_entra_cannot_remove_a_required_attribute_later(self, entra):
+        _integration, client = entra()
+        scim_user = created(client.post("Users", entra_user("kim@contoso.com", email="kim@contoso.com")))
+        removal = {"schemas": [PATCH_OP], "Operations": [{"op": "Remove", "path": "name.givenName"}]}
+        assert_error(client.patch(f"Users/{scim_user.scim_id}", removal), 400, "invalidValue", "givenName")
+        scim_user.user.refresh_from_db()
+        assert scim_user.user.first_name == "Kim"
+
+    def test_okta_has_no_required_attributes_by_default(self, okta):
+        _integration, client = okta()
+        body = okta_user("bare@example.com")
+        del body["name"], body["emails"]
+        assert created(client.post("Users", body)).user.first_name == ""
+
+    def test_integration_adds_its_own_required_attributes(self, okta):
+        _integration, client = okta(required_attributes=["title", f"{ENTERPRISE}:department"])
+        response = client.post("Users", okta_user("notitle@example.com"))
+        assert_error(response, 400, "invalidValue", "title", "department")
+        assert not ScimUser.objects.exists()
+        body = okta_user("titled@example.com", title="Editor", **{ENTERPRISE: {"department": "News"}})
+        created(client.post("Users", body))
+
+
+# == Rules from groups =====================================================================
+
+@pytest.fixture
+def licences():
+    return {name: Licence.objects.create(name=name) for name in ("Standard", "Pro", "Enterprise")}
+
+
+def push_group(client, name: str, *member_ids: str) -> ScimGroup:
+    body = {"schemas": [GROUP], "displayName": name, "members": [{"value": i} for i in member_ids]}
+    response = client.post("Groups", body)
+    assert response.status_code == 201, response.json_body
+    return ScimGroup.objects.get(scim_id=response.json_body["id"])
+
+
+def licence_of(scim_user: ScimUser) -> str | None:
+    user = get_user_model().objects.select_related("licence").get(pk=scim_user.user_id)
+    return user.licence.name if user.licence else None
+
+
+class TestGroupRules:
+    def test_membership_changes_grant_and_take_back(self, okta, licences):
+        integration, client = okta(default_grant="Standard")
+        ann = created(client.post("Users", okta_user("ann@example.com")))
+        bob = created(client.post("Users", okta_user("bob@example.com")))
+        designers = push_group(client, "Designers")
+        GroupRule.objects.create(integration=integration, group=designers, grant="Pro")
+        assert licence_of(ann) == licence_of(bob) == "Standard"
+
+        assert client.patch(f"Groups/{designers.scim_id}", members_add(str(ann.scim_id))).status_code == 200
+        assert (licence_of(ann), licence_of(bob)) == ("Pro", "Standard")
+
+        assert client.patch(f"Groups/{designers.scim_id}", members_remove(str(ann.scim_id))).status_code == 200
+        assert licence_of(ann) == "Standard"
+
+    def test_group_pushed_with_members_grants_at_once(self, okta, licences):
+        integration, client = okta()
+        ann = created(client.post("Users", okta_user("ann@example.com")))
+        assert licence_of(ann) is None
+        designers = push_group(client, "Designers")
+        GroupRule.objects.create(integration=integration, group=designers, grant="Pro")
+        entra_like = {"schemas": [GROUP], "displayName": "Designers",
+                      "members": [{"value": str(ann.scim_id)}]}
+        assert client.put(f"Groups/{designers.scim_id}", entra_like).status_code == 200
+        assert licence_of(ann) == "Pro"
+
+    def test_rule_on_a_default_group_applies_on_create(self, okta, licences):
+        integration, client = okta(default_grant="Standard")
+        staff = push_group(client, "Staff")
+        integration.default_groups.set([staff.group])
+        GroupRule.objects.create(integration=integration, group=staff, grant="Enterprise")
+        joiner = created(client.post("Users", okta_user("joiner@example.com")))
+        assert licence_of(joiner) == "Enterprise"
+
+    def test_priority_decides_between_two_rules(self, okta, licences):
+        integration, client = okta()
+        ann = created(client.post("Users", okta_user("ann@example.com")))
+        designers = push_group(client, "Designers", str(ann.scim_id))
+        admins = push_group(client, "Admins")
+        GroupRule.objects.create(integration=integration, group=designers, grant="Pro", priority=50)
+        GroupRule.objects.create(integration=integration, group=admins, grant="Enterprise", priority=1)
+        assert client.patch(f"Groups/{admins.scim_id}", members_add(str(ann.scim_id))).status_code == 200
+        assert licence_of(ann) == "Enterprise"
+        assert client.patch(f"Groups/{admins.scim_id}", members_remove(str(ann.scim_id))).status_code == 200
+        assert licence_of(ann) == "Pro"
+
+    def test_deleting_the_group_takes_its_grant_back(self, okta, licences):
+        integration, client = okta(default_grant="Standard")
+        ann = created(client.post("Users", okta_user("ann@example.com")))
+        designers = push_group(client, "Designers")
+        GroupRule.objects.create(integration=integration, group=designers, grant="Pro")
+        client.patch(f"Groups/{designers.scim_id}", members_add(str(ann.scim_id)))
+        assert licence_of(ann) == "Pro"
+        assert client.delete(f"Groups/{designers.scim_id}").status_code == 204
+        assert licence_of(ann) == "Standard"
+
+    def test_rules_of_another_integration_do_not_apply(self, okta, licences):
+        first, first_client = okta()
+        _second, second_client = okta()
+        ann = created(second_client.post("Users", okta_user("ann@example.com")))
+        theirs = push_group(first_client, "Designers")
+        GroupRule.objects.create(integration=first, group=theirs, grant="Pro")
+        ann.user.groups.add(theirs.group)  # a portal admin put Ann in the other tenant's group
+        push_group(second_client, "Design team", str(ann.scim_id))
+        assert licence_of(ann) is None
+
+
+# == Seat limit ============================================================================
+
+def active_seats(integration) -> int:
+    return ScimUser.objects.filter(integration=integration, deleted_at=None, deactivated_at=None).count()
+
+
+class TestSeatLimit:
+    def test_no_limit_by_default(self, okta):
+        integration, client = okta()
+        for i in range(5):
+            created(client.post("Users", okta_user(f"u{i}@example.com")))
+        assert active_seats(integration) == 5
+
+    def test_create_past_the_limit_is_refused_with_a_clear_error(self, okta, received, on_commit):
+        integration, client = okta(seat_limit=2, name="Acme Okta")
+        created(client.post("Users", okta_user("one@example.com")))
+        created(client.post("Users", okta_user("two@example.com")))
+        with on_commit(execute=True):
+            response = client.post("Users", okta_user("three@example.com"))
+        assert_error(response, 403, None, "Seat limit reached: 2 of 2 seats of Acme Okta are in use")
+        assert users_named("three@example.com") == 0
+        assert ScimUser.objects.count() == 2 and active_seats(integration) == 2
+        (failed,) = received(signals.provisioning_failed)
+        assert failed["status"] == 403 and failed["integration"] == integration
+
+    def test_deactivation_or_delete_frees_a_seat(self, entra):
+        integration, client = entra(seat_limit=2)
+        one = created(client.post("Users", entra_user("one@contoso.com", email="one@contoso.com")))
+        two = created(client.post("Users", entra_user("two@contoso.com", email="two@contoso.com")))
+        assert client.patch(f"Users/{one.scim_id}", entra_active(False)).status_code == 200
+        created(client.post("Users", entra_user("three@contoso.com", email="three@contoso.com")))
+        assert client.delete(f"Users/{two.scim_id}").status_code == 204
+        created(client.post("Users", entra_user("four@contoso.com", email="four@contoso.com")))
+        assert active_seats(integration) == 2
+
+    def test_reactivation_past_the_limit_is_refused(self, okta):
+        integration, client = okta(seat_limit=1)
+        one = created(client.post("Users", okta_user("one@example.com")))
+        client.patch(f"Users/{one.scim_id}", okta_active(False))
+        created(client.post("Users", okta_user("two@example.com")))
+        assert_error(client.patch(f"Users/{one.scim_id}", okta_active(True)), 403, None, "Seat limit reached")
+        one.refresh_from_db()
+        assert one.deactivated_at is not None
+        assert get_user_model().objects.get(pk=one.user_id).is_active is False
+        # Okta's other reactivation shape, PUT with active true, is refused the same way.
+        put = okta_put(str(one.scim_id), okta_user("one@example.com", active=True))
+        assert_error(client.put(f"Users/{one.scim_id}", put), 403, None, "Seat limit reached")
+        assert active_seats(integration) == 1
+
+    def test_an_inactive_create_takes_no_seat(self, okta):
+        integration, client = okta(seat_limit=1)
+        created(client.post("Users", okta_user("one@example.com")))
+        staged = created(client.post("Users", okta_user("staged@example.com", active=False)))
+        assert staged.user.is_active is False and active_seats(integration) == 1
+
+    def test_a_refused_link_leaves_the_portal_account_untouched(self, okta, sso_user):
+        _integration, client = okta(seat_limit=1, link_existing_users=True)
+        created(client.post("Users", okta_user("one@example.com")))
+        existing = sso_user("local@example.com", first_name="Local")
+        assert_error(client.post("Users", okta_user("local@example.com", given="Changed")), 403, None, "Seat")
+        existing.refresh_from_db()
+        assert existing.first_name == "Local"
+        assert not ScimUser.objects.filter(user=existing).exists()
+
+    def test_seats_are_counted_per_integration(self, okta):
+        _first, first_client = okta(seat_limit=1)
+        _second, second_client = okta(seat_limit=1)
+        created(first_client.post("Users", okta_user("one@example.com")))
+        created(second_client.post("Users", okta_user("two@example.com")))

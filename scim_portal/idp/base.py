@@ -25,5 +25,7 @@ class Dialect:
     unique_identifier: ClassVar[str] = "userName"
     #: Attribute paths a create must carry beyond userName.
     required_user_attributes: ClassVar[tuple[str, ...]] = ()
+    #: The IdP's own names of SCIM paths, so an error names what its admin sees in the mapping.
+    attribute_labels: ClassVar[dict[str, str]] = {}
     #: Authentication mode to choose in the IdP, shown in the admin.
     auth_mode_hint: ClassVar[str] = "HTTP bearer token"

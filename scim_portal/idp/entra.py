@@ -14,4 +14,5 @@ class EntraDialect(Dialect):
     # Entra always sends mail, givenName and surname for a properly mapped user; requiring
     # them turns a broken attribute mapping into a clear 400 instead of a nameless account.
     required_user_attributes = ("emails", "name.givenName", "name.familyName")
+    attribute_labels = {"emails": "mail", "name.givenName": "givenName", "name.familyName": "surname"}
     auth_mode_hint = "Secret Token (bearer)"
