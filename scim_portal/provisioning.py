@@ -234,6 +234,7 @@ class Provisioner:
             through = membership_through()
             user_col, _group_col = membership_columns()
             through.objects.filter(**{user_col: user.pk}).delete()
+            self.refresh_grants({user.pk})  # what the groups granted goes with them
 
     def fill_user(self, scim_user: ScimUser, document: dict[str, Any]) -> None:
         scim_user.user_name = document["userName"]

@@ -3,22 +3,33 @@ SCIM requests in Okta's and Entra's shapes, checked in the database."""
 
 from __future__ import annotations
 
+import datetime
+import threading
 import uuid
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
+from django.db import connection, connections
+from django.test import Client
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
 
 from portal.models import Licence
 from scim_portal import signals
 from scim_portal.models import (
+    Deprovisioning,
     GroupRule,
     IdentityProvider,
     ScimGroup,
+    ScimToken,
     ScimUser,
     UniqueIdentifier,
+    UnknownAttributes,
 )
+from tests.conftest import ScimClient
 
 pytestmark = pytest.mark.django_db
 
@@ -545,3 +556,321 @@ class TestSeatLimit:
         _second, second_client = okta(seat_limit=1)
         created(first_client.post("Users", okta_user("one@example.com")))
         created(second_client.post("Users", okta_user("two@example.com")))
+
+
+# == Deprovisioning ========================================================================
+
+def logged_in(user) -> Client:
+    """A browser with a real session of ``user`` (stored in the session table)."""
+    browser = Client()
+    browser.force_login(user)
+    assert browser.get("/profile/").status_code == 200
+    return browser
+
+
+def sessions_of(user) -> int:
+    return sum(1 for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk))
+
+
+class TestDeprovisioning:
+    def test_default_deactivates_and_keeps_groups(self, okta, received, on_commit):
+        integration, client = okta()
+        integration.default_groups.set([Group.objects.create(name="Everyone")])
+        scim_user = created(client.post("Users", okta_user("leaver@example.com")))
+        with on_commit(execute=True):
+            response = client.patch(f"Users/{scim_user.scim_id}", okta_active(False))
+        assert response.status_code == 200 and response.json_body["active"] is False
+        user = get_user_model().objects.get(pk=scim_user.user_id)
+        assert user.is_active is False
+        assert list(user.groups.values_list("name", flat=True)) == ["Everyone"]
+        scim_user.refresh_from_db()
+        assert scim_user.deactivated_at is not None and scim_user.deleted_at is None
+        assert client.get(f"Users/{scim_user.scim_id}").json_body["active"] is False  # Entra needs it readable
+        assert len(received(signals.user_deactivated)) == 1
+
+    def test_default_delete_deactivates_and_hides_from_scim(self, entra, received, on_commit):
+        _integration, client = entra()
+        scim_user = created(client.post("Users", entra_user("gone@contoso.com", email="gone@contoso.com")))
+        with on_commit(execute=True):
+            assert client.delete(f"Users/{scim_user.scim_id}").status_code == 204
+        user = get_user_model().objects.get(pk=scim_user.user_id)  # the account is kept
+        assert user.is_active is False
+        assert_error(client.get(f"Users/{scim_user.scim_id}"), 404)
+        assert len(received(signals.user_deleted)) == 1
+
+    def test_deactivate_and_ungroup_removes_every_membership_and_group_grant(self, okta, licences):
+        integration, client = okta(deprovisioning=Deprovisioning.DEACTIVATE_AND_UNGROUP, default_grant="Standard")
+        local = Group.objects.create(name="Portal editors")
+        scim_user = created(client.post("Users", okta_user("leaver@example.com")))
+        scim_user.user.groups.add(local)
+        designers = push_group(client, "Designers")
+        GroupRule.objects.create(integration=integration, group=designers, grant="Pro")
+        client.patch(f"Groups/{designers.scim_id}", members_add(str(scim_user.scim_id)))
+        assert licence_of(scim_user) == "Pro"
+
+        put = okta_put(str(scim_user.scim_id), okta_user("leaver@example.com", active=False))
+        assert client.put(f"Users/{scim_user.scim_id}", put).status_code == 200
+
+        user = get_user_model().objects.get(pk=scim_user.user_id)
+        assert user.is_active is False
+        assert user.groups.count() == 0
+        assert licence_of(scim_user) == "Standard"
+        members = client.get(f"Groups/{designers.scim_id}").json_body.get("members", [])
+        assert members == []
+
+    def test_delete_policy_deletes_the_account_on_deactivation(self, okta):
+        _integration, client = okta(deprovisioning=Deprovisioning.DELETE)
+        scim_user = created(client.post("Users", okta_user("purged@example.com")))
+        response = client.patch(f"Users/{scim_user.scim_id}", okta_active(False))
+        assert response.status_code in (200, 204), response.json_body
+        assert not get_user_model().objects.filter(pk=scim_user.user_id).exists()
+        assert not ScimUser.objects.filter(pk=scim_user.pk).exists()
+        assert_error(client.get(f"Users/{scim_user.scim_id}"), 404)
+        # The person can be assigned again later: a fresh account, not an error.
+        again = created(client.post("Users", okta_user("purged@example.com")))
+        assert again.user_id != scim_user.user_id
+
+    def test_delete_policy_deletes_the_account_on_delete(self, entra):
+        _integration, client = entra(deprovisioning=Deprovisioning.DELETE)
+        scim_user = created(client.post("Users", entra_user("purged@contoso.com", email="purged@contoso.com")))
+        assert client.delete(f"Users/{scim_user.scim_id}").status_code == 204
+        assert not get_user_model().objects.filter(pk=scim_user.user_id).exists()
+        assert_error(client.get(f"Users/{scim_user.scim_id}"), 404)
+        assert_error(client.delete(f"Users/{scim_user.scim_id}"), 404)
+
+    @pytest.mark.parametrize("how", ["okta_patch", "okta_put", "entra_patch", "delete"])
+    def test_deactivation_ends_the_users_sessions_now(self, make_integration, scim_for, how):
+        provider = IdentityProvider.ENTRA if how.startswith("entra") else IdentityProvider.OKTA
+        client = scim_for(make_integration(provider))
+        scim_user = created(client.post("Users", entra_user("s@contoso.com", email="s@contoso.com")))
+        bystander = get_user_model().objects.create_user(email="bystander@example.com", password="pw-local-1")
+        browser, other_browser = logged_in(scim_user.user), logged_in(bystander)
+        second_device = logged_in(scim_user.user)
+        token = AccessToken.objects.create(user=scim_user.user, token="at-" + uuid.uuid4().hex,
+                                           expires=timezone.now() + datetime.timedelta(hours=1), scope="read")
+        assert sessions_of(scim_user.user) == 2
+
+        path = f"Users/{scim_user.scim_id}"
+        if how == "okta_patch":
+            response = client.patch(path, okta_active(False))
+        elif how == "okta_put":
+            body = okta_put(str(scim_user.scim_id), entra_user("s@contoso.com", email="s@contoso.com", active=False))
+            response = client.put(path, body)
+        elif how == "entra_patch":
+            response = client.patch(path, entra_active(False))
+        else:
+            response = client.delete(path)
+        assert response.status_code in (200, 204)
+
+        assert sessions_of(scim_user.user) == 0
+        assert browser.get("/profile/").status_code == 302  # sent to the login page
+        assert second_device.get("/profile/").status_code == 302
+        assert other_browser.get("/profile/").status_code == 200
+        assert not AccessToken.objects.filter(pk=token.pk).exists()
+
+    def test_an_update_that_keeps_the_user_active_ends_nothing(self, okta):
+        _integration, client = okta()
+        scim_user = created(client.post("Users", okta_user("stay@example.com")))
+        browser = logged_in(scim_user.user)
+        put = okta_put(str(scim_user.scim_id), okta_user("stay@example.com", given="Renamed"))
+        assert client.put(f"Users/{scim_user.scim_id}", put).status_code == 200
+        assert browser.get("/profile/").status_code == 200
+
+
+# == Reactivation ==========================================================================
+
+class TestReactivation:
+    def test_allowed_by_default(self, okta, received, on_commit):
+        _integration, client = okta()
+        scim_user = created(client.post("Users", okta_user("back@example.com")))
+        client.patch(f"Users/{scim_user.scim_id}", okta_active(False))
+        with on_commit(execute=True):
+            response = client.patch(f"Users/{scim_user.scim_id}", okta_active(True))
+        assert response.status_code == 200 and response.json_body["active"] is True
+        assert get_user_model().objects.get(pk=scim_user.user_id).is_active is True
+        assert len(received(signals.user_reactivated)) == 1
+
+    def test_switched_off(self, entra):
+        _integration, client = entra(reactivation_allowed=False, name="Contoso Entra")
+        scim_user = created(client.post("Users", entra_user("back@contoso.com", email="back@contoso.com")))
+        client.patch(f"Users/{scim_user.scim_id}", entra_active(False))
+        response = client.patch(f"Users/{scim_user.scim_id}", entra_active(True))
+        assert_error(response, 403, None, "Reactivation through SCIM is switched off for Contoso Entra")
+        assert get_user_model().objects.get(pk=scim_user.user_id).is_active is False
+        # Other changes to the inactive account still go through.
+        assert client.patch(f"Users/{scim_user.scim_id}", entra_replace("name.givenName", "Kimmy")).status_code == 200
+        assert get_user_model().objects.get(pk=scim_user.user_id).first_name == "Kimmy"
+
+    def test_not_within_n_days_of_deactivation(self, okta):
+        _integration, client = okta(reactivation_cooldown_days=180)
+        scim_user = created(client.post("Users", okta_user("back@example.com")))
+        client.patch(f"Users/{scim_user.scim_id}", okta_active(False))
+        scim_user.refresh_from_db()
+        until = (scim_user.deactivated_at + datetime.timedelta(days=180)).date().isoformat()
+        response = client.patch(f"Users/{scim_user.scim_id}", okta_active(True))
+        assert_error(response, 403, None, "cannot be reactivated through SCIM before", until, "180-day rule")
+        assert get_user_model().objects.get(pk=scim_user.user_id).is_active is False
+
+        ScimUser.objects.filter(pk=scim_user.pk).update(
+            deactivated_at=timezone.now() - datetime.timedelta(days=181))
+        assert client.patch(f"Users/{scim_user.scim_id}", okta_active(True)).status_code == 200
+        assert get_user_model().objects.get(pk=scim_user.user_id).is_active is True
+
+    def test_deleted_then_created_again_revives_the_same_account(self, entra):
+        _integration, client = entra()
+        body = entra_user("again@contoso.com", email="again@contoso.com")
+        first = created(client.post("Users", body))
+        assert client.delete(f"Users/{first.scim_id}").status_code == 204
+        second = created(client.post("Users", dict(body, externalId=str(uuid.uuid4()))))
+        assert second.user_id == first.user_id
+        assert get_user_model().objects.get(pk=first.user_id).is_active is True
+        assert ScimUser.objects.count() == 1
+
+    def test_the_rule_also_holds_when_a_deleted_user_is_created_again(self, entra):
+        _integration, client = entra(reactivation_cooldown_days=30)
+        body = entra_user("again@contoso.com", email="again@contoso.com")
+        first = created(client.post("Users", body))
+        client.delete(f"Users/{first.scim_id}")
+        assert_error(client.post("Users", body), 403, None, "30-day rule")
+        first.refresh_from_db()
+        assert first.deleted_at is not None
+        assert get_user_model().objects.get(pk=first.user_id).is_active is False
+
+
+# == Writable-attribute allow-list =========================================================
+
+class TestAllowList:
+    def test_everything_is_stored_by_default(self, okta):
+        _integration, client = okta()
+        response = client.post("Users", okta_user("all@example.com", title="Editor"))
+        assert response.status_code == 201 and response.json_body["title"] == "Editor"
+        assert ScimUser.objects.get().document["title"] == "Editor"
+
+    def test_ignored_attributes_are_dropped_and_the_response_says_what_is_stored(self, okta):
+        _integration, client = okta(writable_attributes=["name", "emails"])
+        response = client.post("Users", okta_user("few@example.com", given="Fay", title="Editor"))
+        assert response.status_code == 201
+        body = response.json_body
+        assert body["name"]["givenName"] == "Fay" and body["emails"][0]["value"] == "few@example.com"
+        for dropped in ("title", "displayName", "locale"):
+            assert dropped not in body
+        scim_user = ScimUser.objects.get()
+        assert "title" not in scim_user.document and "locale" not in scim_user.document
+        assert client.get(f"Users/{scim_user.scim_id}").json_body == body
+
+        put = okta_put(str(scim_user.scim_id), okta_user("few@example.com", given="Faye", title="Boss"))
+        response = client.put(f"Users/{scim_user.scim_id}", put)
+        assert response.status_code == 200
+        assert response.json_body["name"]["givenName"] == "Faye" and "title" not in response.json_body
+        assert get_user_model().objects.get(pk=scim_user.user_id).first_name == "Faye"
+
+    def test_extension_attributes_are_allowed_one_by_one(self, entra):
+        _integration, client = entra(writable_attributes=["name", "emails", f"{ENTERPRISE}:department"])
+        response = client.post("Users", entra_user("ext@contoso.com", email="ext@contoso.com"))
+        assert response.status_code == 201, response.json_body
+        assert response.json_body[ENTERPRISE] == {"department": "Tour Operations"}
+        assert ScimUser.objects.get().document[ENTERPRISE] == {"department": "Tour Operations"}
+
+    def test_reject_refuses_a_create_with_other_attributes(self, okta):
+        _integration, client = okta(writable_attributes=["name", "emails", "displayName", "locale"],
+                                    unknown_attributes=UnknownAttributes.REJECT)
+        response = client.post("Users", okta_user("strict@example.com", title="Editor"))
+        assert_error(response, 400, "mutability", "title")
+        assert not ScimUser.objects.exists() and users_named("strict@example.com") == 0
+        created(client.post("Users", okta_user("strict@example.com")))
+
+    def test_reject_refuses_a_patch_of_other_attributes_and_changes_nothing(self, entra):
+        _integration, client = entra(writable_attributes=["name", "emails"],
+                                     unknown_attributes=UnknownAttributes.REJECT)
+        body = entra_user("strict@contoso.com", email="strict@contoso.com")
+        del body[ENTERPRISE]
+        scim_user = created(client.post("Users", body))
+        patch = {"schemas": [PATCH_OP], "Operations": [
+            {"op": "Replace", "path": "name.givenName", "value": "Changed"},
+            {"op": "Add", "path": "nickName", "value": "Babs"}]}
+        assert_error(client.patch(f"Users/{scim_user.scim_id}", patch), 400, "mutability", "nickName")
+        scim_user.refresh_from_db()
+        assert get_user_model().objects.get(pk=scim_user.user_id).first_name == "Kim"
+        assert "nickName" not in scim_user.document
+        allowed = entra_replace("name.givenName", "Changed")
+        assert client.patch(f"Users/{scim_user.scim_id}", allowed).status_code == 200
+        assert get_user_model().objects.get(pk=scim_user.user_id).first_name == "Changed"
+
+
+# == Seat limit under concurrency (PostgreSQL) =============================================
+
+WORKERS = 8
+
+
+def parallel_posts(token: str, bodies: list[dict[str, Any]]) -> list[int]:
+    """POST each body from its own thread and database connection, all released at once."""
+    barrier = threading.Barrier(len(bodies))
+    statuses = [0] * len(bodies)
+
+    def worker(i: int) -> None:
+        client = ScimClient(token)
+        barrier.wait()
+        try:
+            statuses[i] = client.post("Users", bodies[i]).status_code
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return statuses
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("free", [1, 3])
+def test_parallel_creates_at_the_seat_limit_never_exceed_it(make_integration, free):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent inserts are tested on PostgreSQL")
+    integration = make_integration(IdentityProvider.OKTA, seat_limit=2 + free)
+    token = ScimToken.issue(integration).raw
+    setup = ScimClient(token)
+    for i in range(2):
+        created(setup.post("Users", okta_user(f"seated{i}@example.com")))
+
+    statuses = parallel_posts(token, [okta_user(f"racer{i}@example.com") for i in range(WORKERS)])
+
+    assert sorted(statuses) == [201] * free + [403] * (WORKERS - free)
+    assert active_seats(integration) == 2 + free
+    assert get_user_model().objects.filter(email__startswith="racer").count() == free  # nothing half-created
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_reactivations_at_the_seat_limit_never_exceed_it(make_integration):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent updates are tested on PostgreSQL")
+    integration = make_integration(IdentityProvider.OKTA, seat_limit=WORKERS)
+    token = ScimToken.issue(integration).raw
+    setup = ScimClient(token)
+    leavers = [created(setup.post("Users", okta_user(f"l{i}@example.com"))) for i in range(WORKERS)]
+    for leaver in leavers:
+        setup.patch(f"Users/{leaver.scim_id}", okta_active(False))
+    for i in range(WORKERS - 1):
+        created(setup.post("Users", okta_user(f"new{i}@example.com")))
+    barrier = threading.Barrier(WORKERS)
+    statuses = [0] * WORKERS
+
+    def worker(i: int) -> None:
+        client = ScimClient(token)
+        barrier.wait()
+        try:
+            statuses[i] = client.patch(f"Users/{leavers[i].scim_id}", okta_active(True)).status_code
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200] + [403] * (WORKERS - 1)
+    assert active_seats(integration) == WORKERS
+    assert get_user_model().objects.filter(email__startswith="l", is_active=True).count() == 1
