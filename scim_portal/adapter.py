@@ -62,6 +62,18 @@ class ScimAdapter:
         """
         return not user.has_usable_password()
 
+    def check_activation(self, integration: Integration, user: Any | None, document: dict[str, Any],
+                         *, reactivation: bool) -> None:
+        """Your own rule before an account becomes active; raise a ``ScimError`` to refuse.
+
+        Called inside the write's transaction, after the integration's seat limit and
+        reactivation rules have passed: on a create (``user`` is ``None``), on a
+        reactivation and when a user the IdP deleted is created again
+        (``reactivation=True``).  Nothing is saved when it raises; the IdP gets the
+        error's status and detail, e.g. ``scim_portal.policies.SeatLimitReached``
+        (403).  Default: no further rule.
+        """
+
     def set_password(self, integration: Integration, user: Any, password: str) -> None:
         """Called only when ``STORE_PASSWORDS`` is on (Okta sends random passwords otherwise ignored)."""
         user.set_password(password)

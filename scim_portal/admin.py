@@ -96,7 +96,7 @@ class IntegrationAdmin(CredentialsAdminMixin, SimpleHistoryAdmin):
         return format_html(
             "<p>SCIM base URL: <code>{}</code></p><p>Authentication in {}: {}</p>"
             "<p>Unique identifier for users: <code>{}</code></p>",
-            scim_base_url(self._request), dialect.label, dialect.auth_mode_hint, dialect.unique_identifier,
+            scim_base_url(self._request), dialect.label, dialect.auth_mode_hint, obj.unique_identifier,
         )
 
     def get_form(self, request, obj=None, **kwargs):

@@ -27,12 +27,18 @@ def scim_identity(user: Any):
 
 
 def federated_fields(user: Any) -> list[str]:
-    """Host field names the user's IdP writes (empty when no integration manages the user)."""
+    """Host field names the user's IdP writes (empty when no integration manages the user).
+
+    Fields outside the integration's writable-attribute allow-list stay the user's.
+    """
     identity = scim_identity(user)
     if identity is None:
         return []
-    mapping = get_adapter().user_attribute_map(identity.integration)
-    return [field for _path, field in mapping if field != "is_active"]
+    from scim_portal.policies import writable
+
+    integration = identity.integration
+    mapping = get_adapter().user_attribute_map(integration)
+    return [field for path, field in mapping if field != "is_active" and writable(integration, path)]
 
 
 class FederatedFieldsFormMixin:

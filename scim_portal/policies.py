@@ -59,6 +59,14 @@ def allowed(key: str, allow_list: set[str], urn: str | None = None) -> bool:
     return urn is not None and f"{urn.lower()}:{name}" in allow_list
 
 
+def writable(integration: Integration, path: AttributePath) -> bool:
+    """Whether the integration's allow-list lets the IdP write this attribute."""
+    allow_list = {a.lower() for a in integration.writable_attributes}
+    if not allow_list or (path.urn is not None and path.urn.lower() in allow_list):
+        return True
+    return allowed(path.attribute, allow_list, path.urn)
+
+
 def restrict(integration: Integration, document: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     """Apply the writable-attribute allow-list: drop (or reject) attributes outside it.
 

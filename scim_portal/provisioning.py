@@ -98,6 +98,7 @@ class Provisioner:
             policies.check_unique_email(self.integration, document, None)
             if document["active"]:
                 policies.check_seat(self.integration)
+                self.adapter.check_activation(self.integration, None, document, reactivation=False)
             user, linked = self.host_user_for(document, incoming.password)
             scim_user = ScimUser(integration=self.integration, user=user)
             self.fill_user(scim_user, document)
@@ -194,6 +195,7 @@ class Provisioner:
         if is_active and not was_active:
             policies.check_reactivation(self.integration, scim_user)
             policies.check_seat(self.integration)
+            self.adapter.check_activation(self.integration, scim_user.user, document, reactivation=True)
         user = scim_user.user
         values = self.users.attribute_map.to_host(document)
         changed = self.adapter.populate_user(self.integration, user, values)

@@ -18,7 +18,9 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from portal.models import Licence
+from portal.scim import PortalScimAdapter
 from scim_portal import signals
+from scim_portal.exceptions import Forbidden
 from scim_portal.models import (
     Deprovisioning,
     GroupRule,
@@ -874,3 +876,52 @@ def test_parallel_reactivations_at_the_seat_limit_never_exceed_it(make_integrati
     assert sorted(statuses) == [200] + [403] * (WORKERS - 1)
     assert active_seats(integration) == WORKERS
     assert get_user_model().objects.filter(email__startswith="l", is_active=True).count() == 1
+
+
+# == The host's own rules ==================================================================
+
+class NoContractorsAdapter(PortalScimAdapter):
+    """A host rule: contractors are never switched on through SCIM."""
+
+    def check_activation(self, integration, user, document, *, reactivation):
+        if document.get("userType") == "Contractor":
+            when = "reactivation" if reactivation else "create"
+            raise Forbidden(f"Contractors need a portal administrator ({when}).")
+
+
+class TestHostRules:
+    @pytest.fixture(autouse=True)
+    def host_adapter(self, settings):
+        settings.SCIM_PORTAL = {"ADAPTER": "tests.test_policies.NoContractorsAdapter"}
+        return settings
+
+    def test_check_activation_refuses_a_create_and_nothing_is_saved(self, okta):
+        _integration, client = okta()
+        response = client.post("Users", okta_user("temp@example.com", userType="Contractor"))
+        assert_error(response, 403, None, "Contractors need a portal administrator (create)")
+        assert users_named("temp@example.com") == 0 and not ScimUser.objects.exists()
+        created(client.post("Users", okta_user("staff@example.com", userType="Employee")))
+
+    def test_check_activation_refuses_a_reactivation(self, entra):
+        _integration, client = entra()
+        scim_user = created(client.post("Users", entra_user("temp@contoso.com", email="temp@contoso.com")))
+        client.patch(f"Users/{scim_user.scim_id}", entra_active(False))
+        patch = {"schemas": [PATCH_OP], "Operations": [
+            {"op": "Replace", "path": "userType", "value": "Contractor"},
+            {"op": "Replace", "path": "active", "value": "True"}]}
+        assert_error(client.patch(f"Users/{scim_user.scim_id}", patch), 403, None, "(reactivation)")
+        assert get_user_model().objects.get(pk=scim_user.user_id).is_active is False
+
+    def test_may_link_decides_which_accounts_a_create_takes_over(self, okta, sso_user, host_adapter):
+        host_adapter.SCIM_PORTAL = {"ADAPTER": "tests.test_policies.StaffNeverLinkedAdapter"}
+        _integration, client = okta(link_existing_users=True)
+        staff = sso_user("vip@example.com", is_staff=True)
+        assert_error(client.post("Users", okta_user("vip@example.com")), 409, "uniqueness")
+        assert not ScimUser.objects.filter(user=staff).exists()
+        plain = sso_user("plain@example.com")
+        assert created(client.post("Users", okta_user("plain@example.com"))).user_id == plain.pk
+
+
+class StaffNeverLinkedAdapter(PortalScimAdapter):
+    def may_link(self, integration, user, document):
+        return super().may_link(integration, user, document) and not user.is_staff
