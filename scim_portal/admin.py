@@ -13,9 +13,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
-from django.utils.html import format_html
+from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -105,7 +106,7 @@ class IntegrationAdmin(CredentialsAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ScimToken)
-class ScimTokenAdmin(admin.ModelAdmin):
+class ScimTokenAdmin(SimpleHistoryAdmin):
     list_display = ["prefix", "description", "integration", "scopes", "status", "created", "expires_at",
                     "last_used_at", "revoked_at"]
     list_filter = ["integration", "revoked_at"]
@@ -149,30 +150,113 @@ class ScimGroupAdmin(admin.ModelAdmin):
         return False
 
 
-def export_csv(modeladmin, request, queryset, columns: list[tuple[str, Any]], filename: str) -> HttpResponse:
+#: First characters a spreadsheet reads as a formula (CSV injection, OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value safe to open in a spreadsheet: text that would run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_csv(modeladmin, request, queryset, columns: list[tuple[str, Any]], filename: str) -> StreamingHttpResponse:
     """Stream the selected rows as CSV (values read through ``columns`` getters)."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield "\ufeff"  # lets spreadsheets detect UTF-8
+        yield writer.writerow([title for title, _getter in columns])
+        for row in queryset.iterator(chunk_size=2000):
+            yield writer.writerow([csv_cell(getter(row)) for _title, getter in columns])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow([title for title, _getter in columns])
-    for row in queryset.iterator(chunk_size=2000):
-        writer.writerow([getter(row) for _title, getter in columns])
     return response
+
+
+class ChoicesFilter(admin.SimpleListFilter):
+    """A filter with fixed choices: unlike a field's "all values" filter, it never scans the table."""
+
+    options: list[tuple[str, str]] = []
+    field = ""
+
+    def lookups(self, request, model_admin):
+        return self.options
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.field: value}) if value else queryset
+
+
+class MethodFilter(ChoicesFilter):
+    title = _("method")
+    parameter_name = field = "method"
+    options = [(m, m) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")]
+
+
+class ResourceTypeFilter(ChoicesFilter):
+    title = _("resource type")
+    parameter_name = field = "resource_type"
+    options = [("User", _("User")), ("Group", _("Group"))]
+
+
+class StatusFilter(ChoicesFilter):
+    title = _("status")
+    parameter_name = field = "status"
+    options = [(str(code), str(code)) for code in (200, 201, 204, 400, 401, 403, 404, 409, 412, 413, 429, 500, 501)]
+
+
+class ScimTypeFilter(ChoicesFilter):
+    title = _("scimType")
+    parameter_name = field = "scim_type"
+    options = [(t, t) for t in ("uniqueness", "invalidValue", "invalidSyntax", "invalidFilter", "invalidPath",
+                                "noTarget", "mutability", "invalidVers", "tooMany", "sensitive")]
+
+
+def user_change_link(user_id: Any, user: Any = None) -> str:
+    """A link to a host user's admin change page (text only when the account is gone)."""
+    if user_id is None:
+        return "-"
+    if user is None:
+        return format_html("{} <small>({})</small>", user_id, _("deleted"))
+    opts = user._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[user_id])
+    return format_html('<a href="{}">{}</a>', url, user)
+
+
+def log_url(**params: Any) -> str:
+    return reverse("admin:scim_portal_provisioninglog_changelist") + "?" + urlencode(params)
 
 
 @admin.register(ProvisioningLog)
 class ProvisioningLogAdmin(admin.ModelAdmin):
-    """What every SCIM request asked and got; failures first to hand with the outcome filter."""
+    """What every SCIM request asked and got; failures first to hand with the outcome filter.
+
+    Filters use fixed choices and indexed columns, so the list stays fast at
+    millions of rows; search matches a request id, a resource id or the
+    affected user's username exactly.  ``?user__id__exact=<pk>`` shows one user's requests.
+    """
 
     list_display = ["created", "integration", "method", "path_short", "status", "outcome", "scim_type",
                     "affected_user", "duration_ms"]
-    list_filter = ["outcome", "integration", "status", "method", "resource_type", "created"]
-    search_fields = ["request_id", "resource_id", "path", "detail"]
-    date_hierarchy = "created"
+    list_filter = ["outcome", "integration", StatusFilter, ScimTypeFilter, MethodFilter, ResourceTypeFilter,
+                   "created"]
     list_select_related = ["integration", "user"]
-    readonly_fields = [f.name for f in ProvisioningLog._meta.fields]
+    readonly_fields = [f.name for f in ProvisioningLog._meta.fields if f.name != "user"] + ["affected_user"]
     actions = ["export_as_csv"]
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
+
+    def get_search_fields(self, request):
+        return ["=request_id", "=resource_id", f"=user__{get_user_model().USERNAME_FIELD}"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -180,23 +264,23 @@ class ProvisioningLogAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # an audit trail; rows go only by retention (scim_prune_logs)
+
     @admin.display(description=_("path"))
     def path_short(self, obj: ProvisioningLog) -> str:
         return obj.path[:80]
 
     @admin.display(description=_("affected user"))
     def affected_user(self, obj: ProvisioningLog) -> str:
-        if obj.user_id is None:
-            return "-"
-        opts = obj.user._meta
-        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.user_id])
-        return format_html('<a href="{}">{}</a>', url, obj.user)
+        return user_change_link(obj.user_id, obj.user)
 
     @admin.action(description=_("Export selected entries as CSV"))
     def export_as_csv(self, request, queryset):
-        columns = [(name, (lambda row, n=name: getattr(row, n))) for name in (
+        columns: list[tuple[str, Any]] = [(name, (lambda row, n=name: getattr(row, n))) for name in (
             "created", "integration", "credential", "method", "path", "resource_type", "resource_id",
             "user_id", "status", "outcome", "scim_type", "detail", "duration_ms", "request_id")]
+        columns.insert(8, ("user", lambda row: row.user if row.user_id else ""))
         return export_csv(self, request, queryset, columns, "provisioning-log.csv")
 
 
@@ -208,21 +292,25 @@ class ScimHistoryAdmin(admin.ModelAdmin):
         admin.site.register(User.history.model, ScimHistoryAdmin)
 
     Filter by responsible user (the service account for SCIM changes), integration,
-    date and action; search by the responsible user's email or id; export as CSV.
+    date and action; search by the responsible user's username or id; export as CSV.
     """
 
-    list_display = ["history_date", "history_object", "history_type", "history_user",
-                    "scim_integration", "history_change_reason"]
+    list_display = ["history_date", "changed_object", "history_type", "history_user",
+                    "scim_integration", "history_change_reason", "scim_request"]
     list_filter = ["history_type", "scim_integration", "history_date",
                    ("history_user", admin.RelatedOnlyFieldListFilter)]
-    date_hierarchy = "history_date"
     list_select_related = ["history_user", "scim_integration"]
     actions = ["export_as_csv"]
 
     def get_search_fields(self, request):
         user_model = get_user_model()
-        return [f"history_user__{user_model.USERNAME_FIELD}", "=history_user__id", "history_change_reason",
-                "scim_request_id"]
+        return [f"history_user__{user_model.USERNAME_FIELD}", "history_change_reason", "=scim_request_id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if term.isdigit():  # a number is the responsible user's id
+            return queryset.filter(history_user_id=int(term)), False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -233,10 +321,107 @@ class ScimHistoryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    @admin.display(description=_("object"))
+    def changed_object(self, obj: Any) -> str:
+        tracked = obj.instance_type._meta
+        try:
+            url = reverse(f"admin:{tracked.app_label}_{tracked.model_name}_change", args=[obj.id])
+        except NoReverseMatch:
+            return str(obj.history_object)
+        return format_html('<a href="{}">{}</a>', url, obj.history_object)
+
+    @admin.display(description=_("SCIM request"))
+    def scim_request(self, obj: Any) -> str:
+        return scim_request_link(obj)
+
     @admin.action(description=_("Export selected changes as CSV"))
     def export_as_csv(self, request, queryset):
         fields = ("history_date", "history_type", "history_user", "scim_integration", "scim_request_id",
                   "scim_credential", "history_change_reason")
         columns: list[tuple[str, Any]] = [(name, attrgetter(name)) for name in fields]
+        columns[1] = ("history_type", lambda row: row.get_history_type_display())
         columns.insert(1, ("object", lambda row: str(row.instance)))
+        columns.insert(2, ("object_id", attrgetter("id")))
+        columns.insert(5, ("history_user_id", attrgetter("history_user_id")))
         return export_csv(self, request, queryset, columns, "change-history.csv")
+
+
+def scim_request_link(record: Any) -> str:
+    """A history record's SCIM request, linked to its provisioning log entry."""
+    request_id = getattr(record, "scim_request_id", "")
+    if not request_id:
+        return "-"
+    return format_html('<a href="{}">{}</a>', log_url(request_id=request_id), request_id[:12])
+
+
+class ScimHistoryAdminMixin(SimpleHistoryAdmin):
+    """SCIM history on a host's user admin, in one line::
+
+        class UserAdmin(ScimHistoryAdminMixin, BaseUserAdmin): ...
+
+    The model needs ``HistoricalRecords(bases=[ScimHistoricalFields])``.  Its
+    "History" page lists each change with the integration, the credential and
+    a link to the provisioning log entry of the request that made it; the
+    change page gains a "SCIM history" section with the latest changes and
+    links to the person's full history and provisioning log (failures too).
+    """
+
+    history_list_display = ["scim_integration", "scim_credential", "scim_request"]
+    scim_recent_changes = 5
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "scim_history"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.append((_("SCIM history"), {"fields": ["scim_history"]}))
+        return fieldsets
+
+    @admin.display(description=_("SCIM request"))
+    def scim_request(self, record: Any) -> str:
+        return scim_request_link(record)
+
+    @admin.display(description=_("Changes"))
+    def scim_history(self, obj: Any) -> str:
+        if obj is None or obj.pk is None:
+            return "-"
+        opts = obj._meta
+        records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id")
+                       [: self.scim_recent_changes])
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((r.history_date.strftime("%Y-%m-%d %H:%M:%S"), r.get_history_type_display(),
+              r.history_user or "-", getattr(r, "scim_integration", None) or "-",
+              r.history_change_reason or "", scim_request_link(r)) for r in records),
+        )
+        header = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            _("When"), _("Action"), _("By"), _("Integration"), _("Reason"), _("SCIM request"))
+        links = format_html('<a href="{}">{}</a>', reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk]), _("All changes"))
+        if isinstance(obj, get_user_model()):
+            links = format_html(
+                '{} · <a href="{}">{}</a> · <a href="{}">{}</a>', links,
+                log_url(user__id__exact=obj.pk), _("Provisioning log"),
+                log_url(user__id__exact=obj.pk, outcome__exact="failure"), _("Failed requests"),
+            )
+        return format_html('<table class="scim-history">{}{}</table><p>{}</p>', header, rows, links)
+
+
+@admin.register(GroupRule.history.model)
+class GroupRuleHistoryAdmin(admin.ModelAdmin):
+    """Who added, changed or removed a group rule (rules are edited on the integration page)."""
+
+    list_display = ["history_date", "history_type", "integration", "group", "grant", "priority", "history_user"]
+    list_filter = ["history_type", "integration", "history_date"]
+    list_select_related = ["integration", "group", "history_user"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -32,6 +32,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from scim_portal.conf import app_settings
 from scim_portal.forms import IssueTokenForm
@@ -322,13 +323,14 @@ class CredentialsAdminMixin(admin.ModelAdmin):
 
 
 @admin.register(OAuthClient)
-class OAuthClientAdmin(admin.ModelAdmin):
+class OAuthClientAdmin(SimpleHistoryAdmin):
     """A read-only list of OAuth clients; they are created from the integration page."""
 
     list_display = ["client_id", "integration", "scopes", "status", "created", "last_used_at", "revoked_at"]
     list_filter = ["integration", "revoked_at"]
     list_select_related = ["integration", "application"]
-    fields = ["integration", "application", "scopes", "created", "created_by", "last_used_at", "revoked_at"]
+    fields = ["integration", "application", "scopes", "created", "created_by", "last_used_at",
+              "secret_changed_at", "revoked_at"]
     readonly_fields = fields
     actions = ["revoke"]
 

@@ -2,10 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
-from simple_history.admin import SimpleHistoryAdmin
 
 from portal.models import Licence, User
-from scim_portal.admin import ScimHistoryAdmin
+from scim_portal.admin import ScimHistoryAdmin, ScimHistoryAdminMixin
 from scim_portal.federation import FederatedAdminMixin
 
 
@@ -15,7 +14,7 @@ class LicenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(FederatedAdminMixin, SimpleHistoryAdmin, BaseUserAdmin):
+class UserAdmin(FederatedAdminMixin, ScimHistoryAdminMixin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "licence", "is_active", "is_staff"]
     list_filter = ["is_active", "is_staff", "licence"]
@@ -33,7 +32,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(SimpleHistoryAdmin, BaseGroupAdmin):
+class GroupAdmin(ScimHistoryAdminMixin, BaseGroupAdmin):
     pass
 
 
