@@ -40,11 +40,17 @@ class ChangePayload(TypedDict):
 
 
 class UserPayload(ChangePayload):
-    """``user_provisioned``, ``user_deactivated``, ``user_reactivated``, ``user_deleted``."""
+    """``user_deactivated``, ``user_reactivated``, ``user_deleted``."""
 
     user: Any  # host user (for a deleted account, the object as it was; its pk is None)
     user_id: Any  # host user primary key, also after a deletion
     scim_user: Any  # scim_portal.models.ScimUser
+
+
+class ProvisionedPayload(UserPayload):
+    """``user_provisioned``."""
+
+    linked: bool  # True when the create took over an existing portal account (link_existing_users)
 
 
 class UserUpdatedPayload(UserPayload):
@@ -77,7 +83,7 @@ class FailurePayload(ChangePayload):
     log_entry: Any  # scim_portal.models.ProvisioningLog, None when LOG_REQUESTS is off
 
 
-user_provisioned = Signal()  # UserPayload
+user_provisioned = Signal()  # ProvisionedPayload
 user_updated = Signal()  # UserUpdatedPayload
 user_deactivated = Signal()  # UserPayload
 user_reactivated = Signal()  # UserPayload
