@@ -310,3 +310,11 @@ def test_staff_with_view_permission_can_read_the_log(story):
     assert client.get(LOG, {"outcome__exact": "failure"}).status_code == 200
     assert client.get(USER_HISTORY).status_code == 200
     assert client.get(GROUP_HISTORY).status_code == 403
+
+
+def test_user_add_page_and_a_portal_only_user_render(browser):
+    assert browser.get(reverse("admin:portal_user_add")).status_code == 200
+    local = get_user_model().objects.create_user(email="local@example.com")
+    html = page(browser.get(reverse("admin:portal_user_change", args=[local.pk])))
+    assert "SCIM history" in html
+    assert "SCIM POST" not in html
