@@ -127,15 +127,27 @@ class ResourceService:
     def search(self, query: Query) -> Page:
         queryset = self.scoped()
         if query.filter:
-            queryset = queryset.filter(
-                filter_to_q(query.filter, self.filter_map(), default_schema=self.core_schema)
+            queryset = self.apply_filter(
+                queryset, filter_to_q(query.filter, self.filter_map(), default_schema=self.core_schema)
             )
         total = queryset.count()
         count = self.page_size(query.count)
         start = max(query.start_index, 1)
-        rows = list(queryset.order_by(*self.ordering(query))[start - 1 : start - 1 + count]) if count else []
+        rows = self.page(queryset, query, start, count) if count else []
         items = self.render_many(rows, query)
         return Page(total=total, start_index=start, items=items)
+
+    def apply_filter(self, queryset: models.QuerySet, condition: models.Q) -> models.QuerySet:
+        return queryset.filter(condition)
+
+    def page(self, queryset: models.QuerySet, query: Query, start: int, count: int) -> list:
+        """The rows of one page.  A later page is found on the ids alone first, so the
+        rows before it are skipped in an index (no join, no sort of whole rows)."""
+        ordering = self.ordering(query)
+        if start == 1:
+            return list(queryset.order_by(*ordering)[:count])
+        ids = queryset.order_by(*ordering).values("pk")[start - 1 : start - 1 + count]
+        return list(queryset.filter(pk__in=ids).order_by(*ordering))
 
     def page_size(self, requested: int | None) -> int:
         if requested is None:
@@ -262,6 +274,12 @@ class GroupService(ResourceService):
             "members.value": FilterTarget(member, case_exact=True, normalize=parse_scim_id),
             **meta_targets(),
         }
+
+    def apply_filter(self, queryset: models.QuerySet, condition: models.Q) -> models.QuerySet:
+        """``members.value`` joins the membership table, where a group matching through several
+        members would be one row per member: the matching ids are selected in a subquery, so each
+        group is counted and listed once (still one query, no ``DISTINCT`` over the document)."""
+        return queryset.filter(pk__in=queryset.filter(condition).values("pk"))
 
     def render_many(self, rows: list, query: Query) -> list[dict[str, Any]]:
         members: dict[int, list[dict[str, Any]]] | None = None
