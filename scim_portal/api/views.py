@@ -33,6 +33,10 @@ def base_url(request: Request) -> str:
     return request.build_absolute_uri(reverse("scim_portal:root")).rstrip("/")
 
 
+#: Paging numbers above this are clamped to it (databases refuse larger offsets).
+MAX_PAGING_NUMBER = 2**31 - 1
+
+
 def parse_int(value: Any, name: str, *, minimum: int) -> int | None:
     if value is None or value == "":
         return None
@@ -40,7 +44,7 @@ def parse_int(value: Any, name: str, *, minimum: int) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         raise InvalidValue(_("%s must be an integer.") % name) from None
-    return max(number, minimum)
+    return min(max(number, minimum), MAX_PAGING_NUMBER)
 
 
 def query_from(params: Any) -> Query:

@@ -99,6 +99,8 @@ def check_limits(body: Any, limits: Limits = DEFAULT_LIMITS) -> None:
         if isinstance(value, str):
             if len(value) > limits.max_string_length:
                 raise InvalidValue(f"A string is longer than {limits.max_string_length} characters.")
+            if "\x00" in value:
+                raise InvalidValue("A string contains a NUL character.")
         elif isinstance(value, Mapping):
             for key, item in value.items():
                 stack.append((key, depth + 1))
