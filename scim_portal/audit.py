@@ -69,6 +69,12 @@ def redact_text(text: str) -> str:
     return text
 
 
+def may_hold_secret(text: str) -> bool:
+    """Whether a secret name occurs anywhere in a body's JSON text: only then can :func:`redact` change it."""
+    lowered = text.lower()  # as is_secret_name compares
+    return any(name in lowered for name in SECRET_KEYS)
+
+
 def capped(value: Any) -> Any:
     """The value itself when its JSON is small enough, else a truncated preview."""
     if value is None:
@@ -80,15 +86,37 @@ def capped(value: Any) -> Any:
     return {"truncated": True, "size": len(text), "preview": text[:limit]}
 
 
+def scrubbed(value: Any, text: str | None = None) -> Any:
+    """``capped(redact(value))`` at the cost of one JSON encoding for bodies without secrets
+    (none when ``text``, the value's JSON as sent, is given).
+
+    Responses can be large (a page of users, a group with all its members); walking
+    and copying them to find no secret would cost more than answering the request.
+    """
+    if value is None:
+        return None
+    if text is None:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    if may_hold_secret(text):
+        return capped(redact(value))
+    limit = app_settings.LOG_BODY_BYTES
+    if len(text) <= limit:
+        return value
+    return {"truncated": True, "size": len(text), "preview": text[:limit]}
+
+
 def write_log(**fields: Any) -> ProvisioningLog | None:
     """Insert one log row; a logging failure never breaks the SCIM response."""
     if not app_settings.LOG_REQUESTS:
         return None
-    fields["request_body"] = capped(redact(fields.get("request_body")))
-    fields["response_body"] = capped(redact(fields.get("response_body")))
+    fields["request_body"] = scrubbed(fields.get("request_body"))
+    fields["response_body"] = scrubbed(fields.get("response_body"), fields.pop("response_text", None))
     fields["outcome"] = Outcome.SUCCESS if fields["status"] < 400 else Outcome.FAILURE
     fields.setdefault("created", timezone.now())
     try:
+        if transaction.get_autocommit() and not transaction.get_connection().in_atomic_block:
+            # One INSERT in autocommit mode commits alone: no BEGIN/COMMIT round trips.
+            return ProvisioningLog.objects.create(**fields)
         with transaction.atomic():
             return ProvisioningLog.objects.create(**fields)
     except DatabaseError:

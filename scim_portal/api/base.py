@@ -106,6 +106,11 @@ class ScimView(APIView):
             # A failed change to a known user: name that user, so the log links to them.
             obj = context.integration.scim_users.filter(scim_id=parse_scim_id(kwargs["scim_id"])).first()
         body = getattr(response, "data", None)
+        text = None
+        if isinstance(body, (dict, list)):
+            # Rendered once, here: the log reads the JSON that is sent instead of encoding it again.
+            response.render()
+            text = response.content.decode("utf-8")
         error = body if response.status_code >= 400 and isinstance(body, dict) else {}
         scim_type, detail = str(error.get("scimType") or ""), str(error.get("detail") or "")
         entry = audit.write_log(
@@ -124,6 +129,7 @@ class ScimView(APIView):
             request_id=request_id,
             request_body=raw_json(request),
             response_body=body if isinstance(body, (dict, list)) else None,
+            response_text=text,
         )
         if context is not None and response.status_code >= 400:
             signals.send_after_commit(
