@@ -83,10 +83,12 @@ def next_id(model) -> int:
 
 
 def analyze() -> None:
+    """VACUUM ANALYZE, as autovacuum leaves a table that has been in use: planner statistics and
+    the visibility map (which index-only scans need) are set in every system alike."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")
 
 
 # -- scim_portal ------------------------------------------------------------------------------
