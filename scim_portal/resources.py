@@ -117,7 +117,8 @@ class ResourceService:
             queryset = queryset.select_related(*related)
         if for_update:
             queryset = queryset.select_for_update(of=("self",))
-        obj = queryset.filter(scim_id=key).first() if key else None
+        # scim_id is unique: no ORDER BY (building it costs more than the lookup takes).
+        obj = next(iter(queryset.filter(scim_id=key).order_by()[:1]), None) if key else None
         if obj is None:
             raise NotFound(_("%(type)s %(id)s not found.") % {"type": self.resource_type, "id": scim_id})
         return obj
@@ -131,10 +132,13 @@ class ResourceService:
             queryset = self.apply_filter(
                 queryset, filter_to_q(query.filter, self.filter_map(), default_schema=self.core_schema)
             )
-        total = queryset.count()
         count = self.page_size(query.count)
         start = max(query.start_index, 1)
         rows = self.page(queryset, query, start, count) if count else []
+        # A page that is not full is the last one: its total is known without COUNT
+        # (every lookup by userName, externalId or email is such a page).
+        last_page = count and len(rows) < count and (rows or start == 1)
+        total = start - 1 + len(rows) if last_page else queryset.count()
         items = self.render_many(rows, query)
         return Page(total=total, start_index=start, items=items)
 
