@@ -60,7 +60,7 @@ def check_version(obj, if_match: str | None) -> None:
 
 
 def send_on_commit(signal, **kwargs: Any) -> None:
-    transaction.on_commit(lambda: signal.send(sender=ScimUser if "scim_user" in kwargs else ScimGroup, **kwargs))
+    signals.send_after_commit(signal, sender=ScimUser if "scim_user" in kwargs else ScimGroup, **kwargs)
 
 
 class Provisioner:
@@ -74,6 +74,10 @@ class Provisioner:
         self.groups = GroupService(context, base_url, self.adapter)
 
     def notify(self, signal, **kwargs: Any) -> None:
+        if "user" in kwargs:
+            kwargs.setdefault("user_id", kwargs["user"].pk)
+        if "group" in kwargs:
+            kwargs.setdefault("group_id", kwargs["group"].pk)
         send_on_commit(
             signal, integration=self.integration, actor=self.context.actor,
             request_id=self.context.request_id, **kwargs,
@@ -168,13 +172,14 @@ class Provisioner:
             scim_user = self.users.get(scim_id, for_update=True)
             check_version(scim_user, if_match)
             user = scim_user.user
+            user_id = user.pk  # gone from the object if the policy deletes the account
             if scim_user.deactivated_at is None:
                 scim_user.deactivated_at = timezone.now()
             scim_user.deleted_at = timezone.now()
             scim_user.bump()
             scim_user.save()
             self.deprovision(scim_user)
-        self.notify(signals.user_deleted, user=user, scim_user=scim_user)
+        self.notify(signals.user_deleted, user=user, user_id=user_id, scim_user=scim_user)
         return scim_user
 
     def current_user_document(self, scim_user: ScimUser) -> dict[str, Any]:
@@ -322,11 +327,12 @@ class Provisioner:
             scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
             check_version(scim_group, if_match)
             group = scim_group.group
+            group_id = group.pk
             # The group's rules go with it: its members' grants are evaluated again without them.
             losing = self.scim_member_ids(group.pk) if scim_group.rules.exists() else set()
             group.delete()
             self.refresh_grants(losing, force=True)
-        self.notify(signals.group_deleted, group=group, scim_group=scim_group)
+        self.notify(signals.group_deleted, group=group, group_id=group_id, scim_group=scim_group)
         return scim_group
 
     def current_group_document(self, scim_group: ScimGroup) -> dict[str, Any]:
