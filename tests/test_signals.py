@@ -88,6 +88,8 @@ def test_user_provisioned_is_sent_once_after_commit(scim, integration, received,
     assert payload["request_id"] == response["X-Request-ID"]
     assert payload["user"] == scim_user.user
     assert payload["scim_user"] == scim_user
+    assert payload["user_id"] == scim_user.user_id
+    assert payload["linked"] is False
 
 
 def test_put_sends_user_updated_with_the_changed_fields(scim, received, django_capture_on_commit_callbacks):
