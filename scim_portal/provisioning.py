@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,12 +43,18 @@ COLUMN_KEYS = frozenset({"schemas", "id", "meta", "externalId"})
 
 @contextmanager
 def unique_or_conflict(detail: str) -> Iterator[None]:
-    """Run a block in a savepoint; a unique-constraint violation becomes 409 uniqueness."""
+    """Run a block in a savepoint; a unique-constraint violation becomes 409 uniqueness.
+
+    A value the database cannot store (longer than a host column, say) becomes 400
+    ``invalidValue`` rather than a server error.
+    """
     try:
         with transaction.atomic():
             yield
     except IntegrityError as exc:
         raise Uniqueness(detail) from exc
+    except DataError as exc:
+        raise InvalidValue(_("A value is too long or cannot be stored by the portal.")) from exc
 
 
 def check_version(obj, if_match: str | None) -> None:
@@ -185,6 +191,7 @@ class Provisioner:
     def current_user_document(self, scim_user: ScimUser) -> dict[str, Any]:
         """The user's canonical SCIM document as the IdP would read it now."""
         document = self.users.attribute_map.overlay(scim_user.document, scim_user.user)
+        document["id"] = str(scim_user.scim_id)  # so a PATCH that repeats the id is a no-op
         if scim_user.external_id:
             document["externalId"] = scim_user.external_id
         document["userName"] = scim_user.user_name
@@ -338,6 +345,7 @@ class Provisioner:
     def current_group_document(self, scim_group: ScimGroup) -> dict[str, Any]:
         document = dict(scim_group.document)
         document["displayName"] = scim_group.display_name
+        document["id"] = str(scim_group.scim_id)  # so a PATCH that repeats the id is a no-op
         if scim_group.external_id:
             document["externalId"] = scim_group.external_id
         return document
