@@ -20,6 +20,7 @@ logger = logging.getLogger("scim_portal.audit")
 
 SECRET_KEYS = frozenset({"password", "client_secret", "access_token", "refresh_token", "token", "secret"})
 REDACTED = "[removed]"
+PRUNE_BATCH = 10_000
 
 
 #: A secret-bearing ``"key": "value"`` pair in text that is not valid JSON.
@@ -114,19 +115,45 @@ def write_log(**fields: Any) -> ProvisioningLog | None:
     fields["outcome"] = Outcome.SUCCESS if fields["status"] < 400 else Outcome.FAILURE
     fields.setdefault("created", timezone.now())
     try:
-        if transaction.get_autocommit() and not transaction.get_connection().in_atomic_block:
-            # One INSERT in autocommit mode commits alone: no BEGIN/COMMIT round trips.
-            return ProvisioningLog.objects.create(**fields)
-        with transaction.atomic():
-            return ProvisioningLog.objects.create(**fields)
+        return _insert(fields)
+    except DatabaseError:
+        pass
+    # PostgreSQL refuses NUL characters in JSON and text: keep the row, without them.
+    for key in ("request_body", "response_body", "path", "detail"):
+        fields[key] = without_nul(fields.get(key))
+    try:
+        return _insert(fields)
     except DatabaseError:
         logger.exception("Could not write the provisioning log entry")
         return None
+
+
+def _insert(fields: dict[str, Any]) -> ProvisioningLog:
+    if transaction.get_autocommit() and not transaction.get_connection().in_atomic_block:
+        # One INSERT in autocommit mode commits alone: no BEGIN/COMMIT round trips.
+        return ProvisioningLog.objects.create(**fields)
+    with transaction.atomic():
+        return ProvisioningLog.objects.create(**fields)
+
+
+def without_nul(value: Any) -> Any:
+    """The value with every NUL character removed from its strings and keys."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def prune(days: int | None = None) -> int:
     """Delete log rows older than ``days`` (default ``LOG_RETENTION_DAYS``); return how many."""
     days = app_settings.LOG_RETENTION_DAYS if days is None else days
     cutoff = timezone.now() - datetime.timedelta(days=days)
-    deleted, _ = ProvisioningLog.objects.filter(created__lt=cutoff).delete()
+    old = ProvisioningLog.objects.filter(created__lt=cutoff).order_by()
+    deleted = 0
+    # In batches: millions of rows are removed without one long, table-wide statement.
+    while batch := list(old.values_list("pk", flat=True)[:PRUNE_BATCH]):
+        deleted += ProvisioningLog.objects.filter(pk__in=batch).delete()[0]
     return deleted

@@ -466,6 +466,15 @@ def test_prune_command_keeps_the_retention_period(integration):
     assert "Deleted 2 " in out.getvalue()
 
 
+def test_prune_removes_big_backlogs_in_batches(integration, monkeypatch):
+    from scim_portal import audit
+
+    monkeypatch.setattr(audit, "PRUNE_BATCH", 3)
+    aged_rows(integration, [1, *range(100, 110)])
+    assert audit.prune() == 10
+    assert list(ProvisioningLog.objects.values_list("request_id", flat=True)) == ["r1"]
+
+
 def test_prune_command_days_option_and_setting(integration):
     aged_rows(integration, [1, 5, 10, 40])
     call_command("scim_prune_logs", days=7, stdout=StringIO())

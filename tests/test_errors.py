@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scim_portal.models import IdentityProvider
+from scim_portal.models import IdentityProvider, ProvisioningLog
 from tests.conftest import ScimClient
 from tests.protocol import (
     ENTERPRISE,
@@ -148,6 +148,9 @@ def test_values_the_database_cannot_store_are_400_never_500(scim, body):
         assert db_state() == before
     else:
         assert "\\u0000" not in json.dumps(body)  # only over-long values may be stored
+    # Refused or not, the request is in the provisioning log (PostgreSQL: without its NULs).
+    row = ProvisioningLog.objects.order_by("-pk").first()
+    assert row is not None and row.status == response.status_code
 
 
 @pytest.mark.parametrize("query", ["startIndex=99999999999999999999999&count=5", "count=99999999999999999999999",
