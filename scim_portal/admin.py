@@ -237,8 +237,21 @@ def log_url(**params: Any) -> str:
     return reverse("admin:scim_portal_provisioninglog_changelist") + "?" + urlencode(params)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """An audit trail in the admin: rows can be read, filtered and exported, never edited."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # rows go only by retention (scim_prune_logs) or with their object
+
+
 @admin.register(ProvisioningLog)
-class ProvisioningLogAdmin(admin.ModelAdmin):
+class ProvisioningLogAdmin(ReadOnlyAdmin):
     """What every SCIM request asked and got; failures first to hand with the outcome filter.
 
     Filters use fixed choices and indexed columns, so the list stays fast at
@@ -258,15 +271,6 @@ class ProvisioningLogAdmin(admin.ModelAdmin):
     def get_search_fields(self, request):
         return ["=request_id", "=resource_id", f"=user__{get_user_model().USERNAME_FIELD}"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # an audit trail; rows go only by retention (scim_prune_logs)
-
     @admin.display(description=_("path"))
     def path_short(self, obj: ProvisioningLog) -> str:
         return obj.path[:80]
@@ -284,7 +288,7 @@ class ProvisioningLogAdmin(admin.ModelAdmin):
         return export_csv(self, request, queryset, columns, "provisioning-log.csv")
 
 
-class ScimHistoryAdmin(admin.ModelAdmin):
+class ScimHistoryAdmin(ReadOnlyAdmin):
     """Change history of a host model tracked with ``HistoricalRecords(bases=[ScimHistoricalFields])``.
 
     Register it for the history model in one line::
@@ -311,15 +315,6 @@ class ScimHistoryAdmin(admin.ModelAdmin):
         if term.isdigit():  # a number is the responsible user's id
             return queryset.filter(history_user_id=int(term)), False
         return super().get_search_results(request, queryset, search_term)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("object"))
     def changed_object(self, obj: Any) -> str:
@@ -410,18 +405,9 @@ class ScimHistoryAdminMixin(SimpleHistoryAdmin):
 
 
 @admin.register(GroupRule.history.model)
-class GroupRuleHistoryAdmin(admin.ModelAdmin):
+class GroupRuleHistoryAdmin(ReadOnlyAdmin):
     """Who added, changed or removed a group rule (rules are edited on the integration page)."""
 
     list_display = ["history_date", "history_type", "integration", "group", "grant", "priority", "history_user"]
     list_filter = ["history_type", "integration", "history_date"]
     list_select_related = ["integration", "group", "history_user"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -4,12 +4,13 @@ SCIM JSON with that token), and ``make_integration`` for multi-tenant tests."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 
 from scim_portal.models import IdentityProvider, Integration, ScimToken
@@ -92,6 +93,39 @@ def scim_for(db) -> Callable[[Integration], ScimClient]:
         return ScimClient(ScimToken.issue(integration).raw)
 
     return make
+
+
+@pytest.fixture
+def generic(make_integration, scim_for) -> ScimClient:
+    """A SCIM client of a generic (RFC-only) integration."""
+    return scim_for(make_integration(IdentityProvider.GENERIC))
+
+
+@pytest.fixture
+def entra(make_integration, scim_for) -> ScimClient:
+    """A SCIM client of a Microsoft Entra ID integration."""
+    return scim_for(make_integration(IdentityProvider.ENTRA))
+
+
+def parallel_posts(token: str, bodies: list[dict[str, Any]], path: str = "Users") -> list[int]:
+    """POST each body from its own thread and database connection, all released at once."""
+    barrier = threading.Barrier(len(bodies))
+    statuses = [0] * len(bodies)
+
+    def worker(i: int) -> None:
+        client = ScimClient(token)
+        barrier.wait()
+        try:
+            statuses[i] = client.post(path, bodies[i]).status_code
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return statuses
 
 
 @pytest.fixture

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, connections
+from django.db import connection
 
 from scim_portal.models import ScimUser
-from tests.conftest import ScimClient
+from tests.conftest import parallel_posts
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 8
-
-
-def race(token: str, bodies: list[dict]) -> list[int]:
-    barrier = threading.Barrier(len(bodies))
-    statuses: list[int] = [0] * len(bodies)
-
-    def worker(i: int) -> None:
-        client = ScimClient(token)
-        barrier.wait()
-        try:
-            statuses[i] = client.post("Users", bodies[i]).status_code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(bodies))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return statuses
 
 
 def user_body(user_name: str) -> dict:
@@ -53,7 +31,7 @@ def postgres_only():
 
 
 def test_eight_parallel_creates_make_one_account(token):
-    statuses = race(token, [user_body("racer@example.com") for _ in range(WORKERS)])
+    statuses = parallel_posts(token, [user_body("racer@example.com") for _ in range(WORKERS)])
     assert sorted(statuses) == [201] + [409] * (WORKERS - 1)
     assert get_user_model().objects.filter(email__iexact="racer@example.com").count() == 1
     assert ScimUser.objects.filter(user_name_key="racer@example.com").count() == 1
@@ -62,6 +40,6 @@ def test_eight_parallel_creates_make_one_account(token):
 def test_parallel_creates_differing_in_case_make_one_account(token):
     names = [f"{'RACER' if i % 2 else 'racer'}{'@EXAMPLE.com' if i % 3 else '@example.com'}"
              for i in range(WORKERS)]
-    statuses = race(token, [user_body(n) for n in names])
+    statuses = parallel_posts(token, [user_body(n) for n in names])
     assert statuses.count(201) == 1 and statuses.count(409) == WORKERS - 1
     assert ScimUser.objects.count() == 1

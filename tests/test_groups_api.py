@@ -28,16 +28,6 @@ User = get_user_model()
 
 
 @pytest.fixture
-def generic(make_integration, scim_for):
-    return scim_for(make_integration(IdentityProvider.GENERIC))
-
-
-@pytest.fixture
-def entra(make_integration, scim_for):
-    return scim_for(make_integration(IdentityProvider.ENTRA))
-
-
-@pytest.fixture
 def okta(scim):
     return scim  # the default integration is Okta
 

@@ -31,7 +31,7 @@ from scim_portal.models import (
     UniqueIdentifier,
     UnknownAttributes,
 )
-from tests.conftest import ScimClient
+from tests.conftest import ScimClient, parallel_posts
 
 pytestmark = pytest.mark.django_db
 
@@ -802,27 +802,6 @@ class TestAllowList:
 # == Seat limit under concurrency (PostgreSQL) =============================================
 
 WORKERS = 8
-
-
-def parallel_posts(token: str, bodies: list[dict[str, Any]]) -> list[int]:
-    """POST each body from its own thread and database connection, all released at once."""
-    barrier = threading.Barrier(len(bodies))
-    statuses = [0] * len(bodies)
-
-    def worker(i: int) -> None:
-        client = ScimClient(token)
-        barrier.wait()
-        try:
-            statuses[i] = client.post("Users", bodies[i]).status_code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return statuses
 
 
 @pytest.mark.postgres

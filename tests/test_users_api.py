@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from scim_portal.models import IdentityProvider, ScimUser
+from scim_portal.models import ScimUser
 from tests.protocol import (
     ENTERPRISE,
     LIST,
@@ -38,16 +38,6 @@ HOST_EXTENSION_SCHEMA = {
         {"name": "remote", "type": "boolean"},
     ],
 }
-
-
-@pytest.fixture
-def generic(make_integration, scim_for):
-    return scim_for(make_integration(IdentityProvider.GENERIC))
-
-
-@pytest.fixture
-def entra(make_integration, scim_for):
-    return scim_for(make_integration(IdentityProvider.ENTRA))
 
 
 def parse_time(value: str) -> datetime:
