@@ -29,6 +29,9 @@ def check_installed_apps(app_configs: Any = None, **kwargs: Any) -> list[checks.
     ]
 
 
+UNKNOWN_MEMBER_CHOICES = ("reject", "ignore")
+
+
 @checks.register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     raw = getattr(settings, "SCIM_PORTAL", {})
@@ -43,6 +46,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             hint="Check the spelling against docs/settings.md.", id="scim_portal.E003"))
     errors += check_sizes()
     errors += check_adapter()
+    if app_settings.UNKNOWN_MEMBERS not in UNKNOWN_MEMBER_CHOICES:
+        errors.append(checks.Error(
+            f"SCIM_PORTAL['UNKNOWN_MEMBERS'] must be one of {', '.join(UNKNOWN_MEMBER_CHOICES)}.",
+            hint='"reject" (the default) answers 400; "ignore" applies the known members.',
+            id="scim_portal.E011"))
     return errors
 
 

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "STORE_PASSWORDS": False,
     "BASE_URL": None,
     "EXTENSION_SCHEMAS": [],
+    "UNKNOWN_MEMBERS": "reject",
     "LOG_REQUESTS": True,
     "LOG_BODY_BYTES": 16 * 1024,
     "LOG_RETENTION_DAYS": 90,
@@ -127,6 +128,11 @@ class AppSettings:
     def EXTENSION_SCHEMAS(self) -> list[dict[str, Any]]:
         return list(self._get("EXTENSION_SCHEMAS"))
 
+
+    @property
+    def UNKNOWN_MEMBERS(self) -> str:
+        """``"reject"`` (400 naming the ids, nothing changed) or ``"ignore"`` (apply the rest)."""
+        return str(self._get("UNKNOWN_MEMBERS"))
 
     @property
     def LOG_REQUESTS(self) -> bool:

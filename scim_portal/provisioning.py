@@ -418,7 +418,7 @@ class Provisioner:
         found: dict[Any, int] = {}
         for chunk in chunks(k for k in keys if k):
             found.update(self.users.scoped().filter(scim_id__in=chunk).values_list("scim_id", "user_id"))
-        if strict:
+        if strict and app_settings.UNKNOWN_MEMBERS == "reject":
             unknown = [value for value in scim_ids if parse_scim_id(value) not in found]
             if unknown:
                 raise InvalidValue(_("Unknown member id(s): %s.") % ", ".join(map(str, unknown[:20])))

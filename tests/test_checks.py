@@ -34,6 +34,16 @@ def test_e003_unknown_key():
     assert "MAX_PAGESIZE" in messages[0].msg
 
 
+@override_settings(SCIM_PORTAL={"UNKNOWN_MEMBERS": "skip"})
+def test_e011_unknown_members_choice():
+    assert ids(checks.check_settings()) == ["scim_portal.E011"]
+
+
+@override_settings(SCIM_PORTAL={"UNKNOWN_MEMBERS": "ignore"})
+def test_e011_accepts_ignore():
+    assert checks.check_settings() == []
+
+
 @override_settings(SCIM_PORTAL={"MAX_PAGE_SIZE": 0})
 def test_e004_bad_size():
     assert "scim_portal.E004" in ids(checks.check_settings())

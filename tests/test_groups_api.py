@@ -241,6 +241,18 @@ def test_unknown_member_id_is_400_and_nothing_changes(generic):
     assert db_state() == before
 
 
+def test_unknown_members_ignored_when_the_host_says_so(generic, settings):
+    settings.SCIM_PORTAL = {"UNKNOWN_MEMBERS": "ignore"}
+    a, b = users(generic, 2)
+    group = create_group(generic, "Lenient", members=[a, str(uuid.uuid4())])
+    assert host_members(group["id"]) == [a]
+    response = generic.patch(f"Groups/{group['id']}", patch_body(
+        {"op": "add", "path": "members", "value": [{"value": b}, {"value": str(uuid.uuid4())}]}))
+    assert response.status_code == 200, response.json_body
+    assert sorted(host_members(group["id"])) == sorted([a, b])
+    assert [m["value"] for m in response.json_body["members"]] == sorted([a, b], key=[a, b].index)
+
+
 def test_members_of_another_integration_are_unknown(generic, make_integration, scim_for):
     other = scim_for(make_integration(IdentityProvider.GENERIC))
     stranger = create_user(other, "stranger@example.com")["id"]
