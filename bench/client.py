@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import statistics
@@ -21,6 +22,8 @@ class Sample:
     seconds: float
     queries: int | None
     expected: bool
+    #: ``Server-Timing`` durations (ms) by name, when the server sends them.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -33,6 +36,9 @@ class PhaseResult:
         times = sorted(s.seconds for s in self.samples)
         queries = [s.queries for s in self.samples if s.queries is not None]
         statuses = Counter(s.status for s in self.samples)
+        names = sorted({name for s in self.samples for name in s.timings})
+        server_ms = {name: round(statistics.median([s.timings[name] for s in self.samples if name in s.timings]), 3)
+                     for name in names}
         return {
             "phase": self.phase,
             "requests": len(times),
@@ -46,7 +52,21 @@ class PhaseResult:
             "statuses": {str(k): v for k, v in sorted(statuses.items())},
             "unexpected": sum(1 for s in self.samples if not s.expected),
             "capped": self.capped,
+            "server_timing_ms": server_ms,
         }
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """``auth;dur=0.41, log;dur=0.35`` -> ``{"auth": 0.41, "log": 0.35}`` (other parameters ignored)."""
+    out: dict[str, float] = {}
+    for metric in filter(None, (m.strip() for m in header.split(","))):
+        name, *params = (p.strip() for p in metric.split(";"))
+        for param in params:
+            key, _sep, value = param.partition("=")
+            if key == "dur":
+                with contextlib.suppress(ValueError):
+                    out[name] = float(value)
+    return out
 
 
 def percentile(sorted_values: list[float], pct: float) -> float:
@@ -74,7 +94,7 @@ class Client:
             self.conn.close()
             self.conn = None
 
-    def send(self, req: Req) -> tuple[int, float, int | None, bytes]:
+    def send(self, req: Req) -> tuple[int, float, int | None, bytes, dict[str, float]]:
         body = json.dumps(req.body).encode() if req.body is not None else None
         headers = dict(self.headers)
         if body is not None:
@@ -96,7 +116,8 @@ class Client:
             if response.getheader("Connection", "").lower() == "close":
                 self.close()
             count = response.getheader("X-Query-Count")
-            return response.status, elapsed, int(count) if count else None, data
+            timings = server_timing(response.getheader("Server-Timing", ""))
+            return response.status, elapsed, int(count) if count else None, data, timings
         raise AssertionError("unreachable")
 
 
@@ -111,9 +132,9 @@ def run_step(client: Client, step: Phase, ctx: Ctx, *, requests: int, seconds: f
                 result.capped = True
             break
         for name, req in step.requests(ctx, k):
-            status, elapsed, queries, data = client.send(req)
+            status, elapsed, queries, data, timings = client.send(req)
             ok = status in req.expect and (req.must_contain is None or req.must_contain.encode() in data)
-            results[name].samples.append(Sample(status, elapsed, queries, ok))
+            results[name].samples.append(Sample(status, elapsed, queries, ok, timings))
             if not ok and log is not None and sum(not s.expected for s in results[name].samples) <= 2:
                 log(f"    {ctx.system} {name}: {req.method} {req.path[:90]} -> {status} {data[:300]!r}")
     return results

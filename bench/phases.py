@@ -24,7 +24,9 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SCIM = "/scim/v2"
 
-SYSTEMS = ("scim_portal", "django-scim2", "bare")
+SYSTEMS = ("scim_portal", "django-scim2", "bare", "bare+auth+log")
+#: The two floors: plain Django views (the second also authenticates and logs each request).
+FLOORS = ("bare", "bare+auth+log")
 
 
 @dataclass
@@ -82,7 +84,7 @@ class Ctx:
 
     @property
     def scim(self) -> bool:
-        return self.system != "bare"
+        return self.system not in FLOORS
 
 
 def scim_filter(expression: str) -> str:

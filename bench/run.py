@@ -39,13 +39,15 @@ SETTINGS = {
     "scim_portal": "bench.portal.settings",
     "django-scim2": "bench.comparator.settings",
     "bare": "bench.bare.settings",
+    "bare+auth+log": "bench.bare.settings_obliged",
 }
 WSGI = {
     "scim_portal": "portal_site.wsgi:application",
     "django-scim2": "bench.comparator.wsgi:application",
     "bare": "bench.bare.wsgi:application",
+    "bare+auth+log": "bench.bare.wsgi:application",
 }
-DB_PREFIX = {"scim_portal": "portal", "django-scim2": "djscim2", "bare": "bare"}
+DB_PREFIX = {"scim_portal": "portal", "django-scim2": "djscim2", "bare": "bare", "bare+auth+log": "obliged"}
 
 
 def log(message: str) -> None:
@@ -153,6 +155,8 @@ def seed(system: str, database_url: str, users: int, group_members: int) -> dict
 def headers_for(system: str, token: str) -> dict[str, str]:
     if system == "bare":
         return {"Accept": "application/json", "Content-Type": "application/json"}
+    if system == "bare+auth+log":
+        return {"Authorization": f"Bearer {token}", "Accept": "application/json", "Content-Type": "application/json"}
     return {
         "Authorization": f"Bearer {token}",
         "Accept": "application/scim+json",

@@ -10,6 +10,7 @@ the seeder follows schema changes without edits.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import secrets
@@ -186,9 +187,11 @@ def seed_comparator(users: int, group_members: int) -> dict[str, Any]:
 def seed_bare(users: int, group_members: int) -> dict[str, Any]:
     from django.db import transaction
 
-    from bench.bare.bare_app.models import Person, Team
+    from bench.bare.bare_app.models import ApiToken, Person, Team
 
+    token = secrets.token_urlsafe(32)
     with transaction.atomic():
+        ApiToken.objects.create(digest=hashlib.sha256(token.encode()).hexdigest(), name="benchmark")
         copy_rows(Person, (
             {"id": i + 1, "scim_id": dataset.scim_uuid(i), "user_name": dataset.user_name(i),
              "email": dataset.email(i), "external_id": dataset.external_id(i),
@@ -205,10 +208,10 @@ def seed_bare(users: int, group_members: int) -> dict[str, Any]:
             groups[name] = str(team.scim_id)
         reset_sequences(Team)
     analyze()
-    return {"token": "", "groups": groups}
+    return {"token": token, "groups": groups}
 
 
-SEEDERS = {"scim_portal": seed_portal, "django-scim2": seed_comparator, "bare": seed_bare}
+SEEDERS = {"scim_portal": seed_portal, "django-scim2": seed_comparator, "bare": seed_bare, "bare+auth+log": seed_bare}
 
 
 def main() -> None:

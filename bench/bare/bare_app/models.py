@@ -25,3 +25,28 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiToken(models.Model):
+    """A bearer token of the ``bare+auth+log`` floor: only its SHA-256 digest is stored."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RequestLog(models.Model):
+    """One row per request of the ``bare+auth+log`` floor: a few columns and the JSON bodies."""
+
+    created = models.DateTimeField()
+    token = models.ForeignKey(ApiToken, null=True, on_delete=models.SET_NULL)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField()
+    request_body = models.JSONField(null=True)
+    response_body = models.JSONField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"
