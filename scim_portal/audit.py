@@ -76,12 +76,14 @@ def may_hold_secret(text: str) -> bool:
     return any(name in lowered for name in SECRET_KEYS)
 
 
-def capped(value: Any) -> Any:
-    """The value itself when its JSON is small enough, else a truncated preview."""
+def capped(value: Any, text: str | None = None) -> Any:
+    """The value itself when its JSON (``text``, encoded here if not given) is small
+    enough, else a truncated preview."""
     if value is None:
         return None
+    if text is None:
+        text = json.dumps(value, default=str, ensure_ascii=False)
     limit = app_settings.LOG_BODY_BYTES
-    text = json.dumps(value, default=str)
     if len(text) <= limit:
         return value
     return {"truncated": True, "size": len(text), "preview": text[:limit]}
@@ -98,12 +100,7 @@ def scrubbed(value: Any, text: str | None = None) -> Any:
         return None
     if text is None:
         text = json.dumps(value, default=str, ensure_ascii=False)
-    if may_hold_secret(text):
-        return capped(redact(value))
-    limit = app_settings.LOG_BODY_BYTES
-    if len(text) <= limit:
-        return value
-    return {"truncated": True, "size": len(text), "preview": text[:limit]}
+    return capped(redact(value)) if may_hold_secret(text) else capped(value, text)
 
 
 def write_log(**fields: Any) -> ProvisioningLog | None:

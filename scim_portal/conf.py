@@ -128,7 +128,6 @@ class AppSettings:
     def EXTENSION_SCHEMAS(self) -> list[dict[str, Any]]:
         return list(self._get("EXTENSION_SCHEMAS"))
 
-
     @property
     def UNKNOWN_MEMBERS(self) -> str:
         """``"reject"`` (400 naming the ids, nothing changed) or ``"ignore"`` (apply the rest)."""

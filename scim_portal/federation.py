@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from scim_portal.adapter import get_adapter
+from scim_portal.models.query import unique_row
 
 
 def scim_identity(user: Any):
@@ -23,7 +24,7 @@ def scim_identity(user: Any):
 
     if user is None or user.pk is None:
         return None
-    return ScimUser.objects.select_related("integration").filter(user=user, deleted_at=None).first()
+    return unique_row(ScimUser.objects.select_related("integration").filter(user=user, deleted_at=None))
 
 
 def federated_fields(user: Any) -> list[str]:
@@ -31,7 +32,11 @@ def federated_fields(user: Any) -> list[str]:
 
     Fields outside the integration's writable-attribute allow-list stay the user's.
     """
-    identity = scim_identity(user)
+    return owned_fields(scim_identity(user))
+
+
+def owned_fields(identity: Any) -> list[str]:
+    """Host field names written by the integration of a SCIM identity (``None``: none)."""
     if identity is None:
         return []
     from scim_portal.policies import writable
@@ -68,5 +73,5 @@ class FederatedAdminMixin:
             return "-"
         return format_html(
             "{} (SCIM userName <code>{}</code>; fields {} are written by the IdP)",
-            identity.integration, identity.user_name, ", ".join(federated_fields(obj)),
+            identity.integration, identity.user_name, ", ".join(owned_fields(identity)),
         )

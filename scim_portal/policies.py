@@ -106,7 +106,7 @@ def check_seat(integration: Integration) -> None:
     """
     if integration.seat_limit is None:
         return
-    Integration.objects.select_for_update().filter(pk=integration.pk).first()
+    integration.lock()
     used = ScimUser.objects.filter(integration=integration, deleted_at=None, deactivated_at=None).count()
     if used >= integration.seat_limit:
         raise SeatLimitReached(
@@ -126,7 +126,7 @@ def check_unique_email(integration: Integration, document: dict[str, Any], scim_
     email = AttributePath.parse("emails").get(document)
     if not email:
         return
-    Integration.objects.select_for_update().filter(pk=integration.pk).first()
+    integration.lock()
     others = ScimUser.objects.filter(integration=integration, deleted_at=None, email_key=fold(email))
     if scim_user is not None:
         others = others.exclude(pk=scim_user.pk)

@@ -24,6 +24,7 @@ from scim_portal.conf import app_settings
 from scim_portal.exceptions import InvalidValue, PreconditionFailed, Uniqueness
 from scim_portal.mapping import EMAILS, primary_value
 from scim_portal.models import Deprovisioning, ScimGroup, ScimUser
+from scim_portal.models.query import unique_row
 from scim_portal.models.resources import fold
 from scim_portal.resources import (
     GroupService,
@@ -65,10 +66,6 @@ def check_version(obj, if_match: str | None) -> None:
             raise PreconditionFailed(_("The resource has changed (version %s).") % obj.etag)
 
 
-def send_on_commit(signal, **kwargs: Any) -> None:
-    signals.send_after_commit(signal, sender=ScimUser if "scim_user" in kwargs else ScimGroup, **kwargs)
-
-
 class Provisioner:
     """Applies SCIM writes for one request context."""
 
@@ -84,9 +81,9 @@ class Provisioner:
             kwargs.setdefault("user_id", kwargs["user"].pk)
         if "group" in kwargs:
             kwargs.setdefault("group_id", kwargs["group"].pk)
-        send_on_commit(
-            signal, integration=self.integration, actor=self.context.actor,
-            request_id=self.context.request_id, **kwargs,
+        signals.send_after_commit(
+            signal, sender=ScimUser if "scim_user" in kwargs else ScimGroup, integration=self.integration,
+            actor=self.context.actor, request_id=self.context.request_id, **kwargs,
         )
 
     # -- users ---------------------------------------------------------------------
@@ -97,11 +94,10 @@ class Provisioner:
         policies.check_required(self.integration, document)
         detail = _("A user with userName %s already exists.") % document.get("userName")
         with unique_or_conflict(detail):
-            existing = (
+            existing = unique_row(
                 ScimUser.objects.select_for_update()
                 .filter(user_name_key=fold(document["userName"]))
                 .select_related("user")
-                .first()
             )
             if existing is not None:
                 return self.revive_user(existing, incoming.password, document, detail)
@@ -280,7 +276,7 @@ class Provisioner:
                 self.adapter.apply_grants(self.integration, users[user_id], granted)
 
     def scim_member_ids(self, group_id: int) -> set[int]:
-        """Host ids of this integration's SCIM users in a group."""
+        """Host ids of this integration's SCIM users in a group (members added in the portal are not)."""
         through = membership_through()
         user_col, group_col = membership_columns()
         rows = through.objects.filter(**{group_col: group_id,
@@ -385,10 +381,9 @@ class Provisioner:
         user_col, group_col = membership_columns()
         group_id = scim_group.group_id
         rows = through.objects.filter(**{group_col: group_id})
-        scim_members = rows.filter(**{f"{user_col[:-3]}__scim_identity__integration": self.integration})
         if delta.replace is not None or delta.remove_all:
             # The group's SCIM membership becomes exactly the wanted set.
-            current = set(scim_members.values_list(user_col, flat=True))
+            current = self.scim_member_ids(group_id)
             wanted = self.resolve_members(delta.replace if delta.replace is not None else delta.add, strict=True)
             added, removed = wanted - current, current - wanted
         else:

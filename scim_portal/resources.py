@@ -24,6 +24,7 @@ from scim_portal.conf import app_settings
 from scim_portal.exceptions import BadRequest, NotFound
 from scim_portal.mapping import AttributeMap
 from scim_portal.models import ScimGroup, ScimUser
+from scim_portal.models.query import unique_row
 from scim_portal.models.resources import fold
 from scim_portal.scim import urns
 from scim_portal.scim.filters import FilterTarget, filter_to_q, sort_lookup
@@ -117,8 +118,7 @@ class ResourceService:
             queryset = queryset.select_related(*related)
         if for_update:
             queryset = queryset.select_for_update(of=("self",))
-        # scim_id is unique: no ORDER BY (building it costs more than the lookup takes).
-        obj = next(iter(queryset.filter(scim_id=key).order_by()[:1]), None) if key else None
+        obj = unique_row(queryset.filter(scim_id=key)) if key else None
         if obj is None:
             raise NotFound(_("%(type)s %(id)s not found.") % {"type": self.resource_type, "id": scim_id})
         return obj

@@ -557,7 +557,9 @@ class TestSeatLimit:
         _first, first_client = okta(seat_limit=1)
         _second, second_client = okta(seat_limit=1)
         created(first_client.post("Users", okta_user("one@example.com")))
+        # The second integration's seat is its own, and the first one's is now taken.
         created(second_client.post("Users", okta_user("two@example.com")))
+        assert_error(first_client.post("Users", okta_user("three@example.com")), 403, None, "Seat limit reached")
 
 
 # == Deprovisioning ========================================================================

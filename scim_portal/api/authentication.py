@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oauth2_provider.models import get_access_token_model
@@ -31,6 +30,7 @@ from scim_portal.api.context import ScimContext
 from scim_portal.conf import app_settings
 from scim_portal.exceptions import Unauthorized
 from scim_portal.models import ScimToken
+from scim_portal.models.query import unique_row
 from scim_portal.models.tokens import hash_token
 
 CHALLENGE = 'Bearer realm="SCIM"'
@@ -58,15 +58,6 @@ def bearer_value(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
-def first(queryset: QuerySet[Any]) -> Any:
-    """The row of a lookup by a unique column, or ``None``.
-
-    Not ``.first()``: its ``ORDER BY`` is useless on a unique key and costs more to
-    build than the query takes to run, on the path every request goes through.
-    """
-    return next(iter(queryset.order_by()[:1]), None)
-
-
 def account_by_pk(pk: Any, using: str | None) -> Any:
     """The user with primary key ``pk`` as a model instance that holds only that key.
 
@@ -86,7 +77,7 @@ def resolve_scim_token(raw: str) -> ScimContext | None:
     its id: it is not joined, as building and planning two more joins over the user
     table cost more than the rest of the lookup.
     """
-    token = first(ScimToken.objects.select_related("integration").filter(digest=hash_token(raw)))
+    token = unique_row(ScimToken.objects.select_related("integration").filter(digest=hash_token(raw)))
     if token is None or not token.is_usable:
         return None
     # Fill the relation the actor comes from, so ``token.actor`` reads no row.
@@ -111,7 +102,7 @@ def resolve_oauth_token(raw: str) -> ScimContext | None:
     Tokens of applications that are not bound to an integration (a host's
     other OAuth clients) never authenticate here.
     """
-    access_token = first(
+    access_token = unique_row(
         get_access_token_model().objects
         .select_related("application__scim_client__integration__service_account")
         .filter(token_checksum=hashlib.sha256(raw.encode("utf-8")).hexdigest())

@@ -29,6 +29,7 @@ from scim_portal.api.throttling import CredentialRateThrottle
 from scim_portal.conf import app_settings
 from scim_portal.exceptions import Forbidden, PayloadTooLarge
 from scim_portal.history import scim_change
+from scim_portal.models.query import unique_row
 from scim_portal.resources import parse_scim_id
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -104,7 +105,7 @@ class ScimView(APIView):
         obj = self.audit_object
         if obj is None and context is not None and self.resource_type == "User" and kwargs.get("scim_id"):
             # A failed change to a known user: name that user, so the log links to them.
-            obj = context.integration.scim_users.filter(scim_id=parse_scim_id(kwargs["scim_id"])).first()
+            obj = unique_row(context.integration.scim_users.filter(scim_id=parse_scim_id(kwargs["scim_id"])))
         body = getattr(response, "data", None)
         text = None
         if isinstance(body, (dict, list)):

@@ -128,6 +128,14 @@ class Integration(models.Model):
 
         return get_dialect(self.provider)
 
+    def lock(self) -> None:
+        """Take this integration's row lock until the transaction ends.
+
+        Serialises what must be counted or checked per integration (seats,
+        active tokens, a unique work email); SQLite serialises writes anyway.
+        """
+        list(type(self).objects.select_for_update().filter(pk=self.pk).values_list("pk", flat=True))
+
 
 class GroupRule(models.Model):
     """"Members of IdP group X get licence/profile Y": evaluated on create and on membership changes.

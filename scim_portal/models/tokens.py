@@ -146,7 +146,7 @@ class ScimToken(models.Model):
         ``MAX_ACTIVE_TOKENS`` active tokens: revoke or rotate one first.
         """
         with transaction.atomic():
-            lock_integration(integration)
+            integration.lock()
             limit = app_settings.MAX_ACTIVE_TOKENS
             if cls.objects.filter(integration=integration).counted().count() >= limit:
                 raise TokenLimitReached(
@@ -181,7 +181,7 @@ class ScimToken(models.Model):
         if grace is None:
             grace = dt.timedelta(seconds=app_settings.TOKEN_ROTATION_GRACE)
         with transaction.atomic():
-            lock_integration(self.integration)
+            self.integration.lock()
             current = type(self).objects.select_for_update().get(pk=self.pk)
             if current.revoked_at is not None or current.replaced_by_id is not None or current.is_expired:
                 raise ValidationError(_("Only an active token can be rotated."), code="not_active")
@@ -251,7 +251,3 @@ class ScimToken(models.Model):
         type(self).objects.filter(pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
 
-
-def lock_integration(integration: Any) -> None:
-    """Serialise credential changes of one integration (a row lock; SQLite serialises writes anyway)."""
-    type(integration).objects.select_for_update().filter(pk=integration.pk).first()
