@@ -85,7 +85,6 @@ class ScimUser(ScimResource):
         indexes = [
             models.Index(fields=["integration", "external_id"], name="scim_user_external_id"),
             models.Index(fields=["integration", "email_key"], name="scim_user_email"),
-            models.Index(fields=["integration", "id"], name="scim_user_integration_page"),
             # Pages and COUNT of the users SCIM sees, without visiting the table (index-only scans).
             models.Index(fields=["integration", "id"], name="scim_user_live_page",
                          condition=models.Q(deleted_at__isnull=True)),
@@ -123,7 +122,6 @@ class ScimGroup(ScimResource):
         ]
         indexes = [
             models.Index(fields=["integration", "external_id"], name="scim_group_external_id"),
-            models.Index(fields=["integration", "id"], name="scim_group_integration_page"),
             models.Index(fields=["integration", "id"], name="scim_group_live_page",
                          condition=models.Q(deleted_at__isnull=True)),
         ]
