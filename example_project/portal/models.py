@@ -84,3 +84,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 # Groups belong to django.contrib.auth, so their history model lives in this app.
 register(Group, app=__package__, bases=[ScimHistoricalFields])
+
+
+class UserSession(models.Model):
+    """Which session belongs to which user, so a leaver's sessions are found by user id.
+
+    Django's session table is keyed by session key only: finding a user's
+    sessions there means decoding every session.  The row is written when the
+    user logs in (``portal.apps``) and goes with the session or the user.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.session_key[:8]})"

@@ -27,8 +27,9 @@ class PortalScimAdapter(ScimAdapter):
 
     def end_access(self, integration, user: Any) -> None:
         """Revoke OAuth tokens (default) and delete the user's portal sessions."""
+        from portal.models import UserSession
+
         super().end_access(integration, user)
-        user_id = str(user.pk)
-        doomed = [s.session_key for s in Session.objects.iterator()
-                  if s.get_decoded().get("_auth_user_id") == user_id]
-        Session.objects.filter(session_key__in=doomed).delete()
+        keys = UserSession.objects.filter(user=user).values_list("session_key", flat=True)
+        Session.objects.filter(session_key__in=list(keys)).delete()
+        UserSession.objects.filter(user=user).delete()
