@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import F, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -175,10 +177,44 @@ def linkable_user(integration: Integration, document: dict[str, Any], attribute_
     return None
 
 
-def grants_for(integration: Integration, user_ids: set[int], membership) -> dict[int, list[str]]:
+@dataclass(frozen=True)
+class GroupPolicy:
+    """What an integration's groups do to a person: default groups and group rules."""
+
+    #: Host group ids every new user joins.
+    default_group_ids: list[int]
+    #: ``(host group id, grant)`` of each group rule, in priority order.
+    rules: list[tuple[int, str]]
+
+    def grants_anything(self, integration: Integration) -> bool:
+        return bool(self.rules or integration.default_grant)
+
+
+def group_policy(integration: Integration) -> GroupPolicy:
+    """The integration's default groups and group rules, read in one query (a ``UNION ALL``)."""
+    # Every column is an annotation, in the same order on both sides of the union.
+    defaults = (
+        Integration.default_groups.through.objects.filter(integration_id=integration.pk)
+        .annotate(kind=Value(0), host_group=F("group_id"), grant_key=Value(""), rank=Value(0), rule=Value(0))
+        .values_list("kind", "host_group", "grant_key", "rank", "rule")
+    )
+    rules = (
+        GroupRule.objects.filter(integration_id=integration.pk).order_by()
+        .annotate(kind=Value(1), host_group=F("group__group_id"), grant_key=F("grant"), rank=F("priority"),
+                  rule=F("pk"))
+        .values_list("kind", "host_group", "grant_key", "rank", "rule")
+    )
+    rows = list(defaults.order_by().union(rules, all=True))
+    ranked = sorted((rank, rule, group, grant) for kind, group, grant, rank, rule in rows if kind == 1)
+    return GroupPolicy(
+        default_group_ids=[group for kind, group, *_rest in rows if kind == 0],
+        rules=[(group, grant) for _rank, _rule, group, grant in ranked],
+    )
+
+
+def grants_for(integration: Integration, user_ids: set[int], membership,
+               rules: list[tuple[int, str]]) -> dict[int, list[str]]:
     """The grants of each user from the integration's group rules (priority order), else the default."""
-    rules = list(GroupRule.objects.filter(integration=integration)
-                 .order_by("priority", "pk").values_list("group__group_id", "grant"))
     groups_of: dict[int, set[int]] = defaultdict(set)
     if rules:
         through, user_col, group_col = membership
@@ -194,7 +230,3 @@ def grants_for(integration: Integration, user_ids: set[int], membership) -> dict
                 found.append(grant)
     default = [integration.default_grant] if integration.default_grant else []
     return {uid: (found or default) for uid, found in grants.items()}
-
-
-def has_grant_rules(integration: Integration) -> bool:
-    return bool(integration.default_grant) or GroupRule.objects.filter(integration=integration).exists()

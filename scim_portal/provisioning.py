@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -43,14 +44,16 @@ COLUMN_KEYS = frozenset({"schemas", "id", "meta", "externalId"})
 
 
 @contextmanager
-def unique_or_conflict(detail: str) -> Iterator[None]:
-    """Run a block in a savepoint; a unique-constraint violation becomes 409 uniqueness.
+def unique_or_conflict(detail: str, *, savepoint: bool = True) -> Iterator[None]:
+    """Run a block atomically; a unique-constraint violation becomes 409 uniqueness.
 
     A value the database cannot store (longer than a host column, say) becomes 400
-    ``invalidValue`` rather than a server error.
+    ``invalidValue`` rather than a server error.  ``savepoint=False`` is for a block
+    inside an operation's own ``atomic``: the error it raises ends that operation,
+    so a savepoint (two more round trips) would have nothing to recover.
     """
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             yield
     except IntegrityError as exc:
         raise Uniqueness(detail) from exc
@@ -210,7 +213,7 @@ class Provisioner:
         if self.store_password(user, password):
             changed.append("password")
         detail = _("userName %s is already taken.") % document.get("userName")
-        with unique_or_conflict(detail):
+        with unique_or_conflict(detail, savepoint=False):  # inside the operation's atomic
             if changed:
                 user.save(update_fields=changed)
             self.fill_user(scim_user, document)
@@ -252,8 +255,13 @@ class Provisioner:
         scim_user.document = order_emails({k: v for k, v in document.items() if k not in COLUMN_KEYS})
         scim_user.email_key = fold(primary_value(scim_user.document.get(EMAILS)))
 
+    @cached_property
+    def group_policy(self) -> policies.GroupPolicy:
+        """The integration's default groups and group rules, read once per request."""
+        return policies.group_policy(self.integration)
+
     def join_default_groups(self, user: Any) -> None:
-        group_ids = list(self.integration.default_groups.values_list("pk", flat=True))
+        group_ids = self.group_policy.default_group_ids
         if group_ids:
             through = membership_through()
             user_col, group_col = membership_columns()
@@ -266,10 +274,10 @@ class Provisioner:
 
         ``force`` calls the adapter even when no rule is left (a deleted group took the last one).
         """
-        if not user_ids or not (force or policies.has_grant_rules(self.integration)):
+        if not user_ids or not (force or self.group_policy.grants_anything(self.integration)):
             return
         membership = (membership_through(), *membership_columns())
-        grants = policies.grants_for(self.integration, user_ids, membership)
+        grants = policies.grants_for(self.integration, user_ids, membership, self.group_policy.rules)
         users = get_user_model().objects.in_bulk(list(user_ids))
         for user_id, granted in grants.items():
             if user_id in users:
@@ -349,7 +357,8 @@ class Provisioner:
     def write_group(self, scim_group: ScimGroup, document: dict[str, Any], delta) -> None:
         group = scim_group.group
         renamed = document["displayName"] != scim_group.display_name
-        with unique_or_conflict(_("A group named %s already exists.") % document["displayName"]):
+        with unique_or_conflict(_("A group named %s already exists.") % document["displayName"],
+                                savepoint=False):  # inside the operation's atomic
             if renamed:
                 self.adapter.rename_group(self.integration, group, document["displayName"])
                 group.save()

@@ -19,7 +19,7 @@ from oauth2_provider.models import AccessToken
 
 from portal.models import Licence
 from portal.scim import PortalScimAdapter
-from scim_portal import signals
+from scim_portal import policies, signals
 from scim_portal.exceptions import Forbidden
 from scim_portal.models import (
     Deprovisioning,
@@ -467,6 +467,21 @@ class TestGroupRules:
         assert licence_of(ann) == "Enterprise"
         assert client.patch(f"Groups/{admins.scim_id}", members_remove(str(ann.scim_id))).status_code == 200
         assert licence_of(ann) == "Pro"
+
+    def test_default_groups_and_rules_are_read_in_one_query_in_priority_order(
+            self, okta, django_assert_num_queries):
+        integration, client = okta()
+        everyone, staff, admins = (push_group(client, name) for name in ("Everyone", "Staff", "Admins"))
+        integration.default_groups.set([everyone.group, staff.group])
+        GroupRule.objects.create(integration=integration, group=staff, grant="Standard", priority=30)
+        GroupRule.objects.create(integration=integration, group=admins, grant="Enterprise", priority=1)
+        GroupRule.objects.create(integration=integration, group=staff, grant="Pro", priority=30)
+        with django_assert_num_queries(1):
+            policy = policies.group_policy(integration)
+        assert sorted(policy.default_group_ids) == sorted([everyone.group_id, staff.group_id])
+        # by priority, then by creation for equal priorities
+        assert policy.rules == [(admins.group_id, "Enterprise"), (staff.group_id, "Standard"),
+                                (staff.group_id, "Pro")]
 
     def test_deleting_the_group_takes_its_grant_back(self, okta, licences):
         integration, client = okta(default_grant="Standard")

@@ -115,3 +115,64 @@ def test_100_member_patch_cost_does_not_depend_on_group_size(scim, integration, 
     # token, lock group (with its host group), resolve ids, which are members already,
     # insert or delete, group rules?, bump version, log; the response renders no members.
     assert (n_add, n_remove) == (8, 8)
+
+
+# -- writes, as a server runs them: outside any test transaction ------------------------------
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def writes(ctx: CaptureQueriesContext) -> list[str]:
+    """Every statement, savepoints included (the test runs no transaction of its own)."""
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_take_no_savepoint_and_a_fixed_number_of_queries(scim, integration):
+    scim.get("ServiceProviderConfig")
+    entra_create = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "new@example.com",
+        "externalId": "e-1", "active": True, "name": {"givenName": "N", "familyName": "U"},
+        "emails": [{"primary": True, "type": "work", "value": "new@example.com"}],
+    }
+    with CaptureQueriesContext(connection) as create:
+        response = scim.post("Users", entra_create)
+    assert response.status_code == 201, response.json_body
+    user_id = response.json_body["id"]
+    deactivate = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    with CaptureQueriesContext(connection) as patch:
+        response = scim.patch(f"Users/{user_id}", deactivate)
+    assert response.status_code == 200 and response.json_body["active"] is False
+    group = group_with_members(integration, "g", [])
+    add = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": user_id}]}]}
+    with CaptureQueriesContext(connection) as group_patch:
+        response = scim.patch(f"Groups/{group.scim_id}", add)
+    assert response.status_code == 200
+
+    for ctx in (create, patch, group_patch):
+        assert not [sql for sql in writes(ctx) if "SAVEPOINT" in sql]
+    # token, BEGIN, userName taken?, host user, its history row, SCIM identity, the
+    # integration's default groups and group rules (one query), COMMIT, log
+    assert len(writes(create)) == 9
+    # token, BEGIN, lock the user, host user, its history row, SCIM identity, end access
+    # (the example portal: refresh tokens, access tokens, sessions by user, delete them), COMMIT, log
+    assert len(writes(patch)) == 12
+    # token, BEGIN, lock the group, resolve the id, already a member?, insert, group rules,
+    # bump, COMMIT, log
+    assert len(writes(group_patch)) == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_conflict_inside_an_update_still_changes_nothing(scim):
+    """The userName check on update runs without its own savepoint: the 409 must still roll back."""
+    first = scim.post("Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a@example.com",
+                                "name": {"givenName": "A", "familyName": "A"}}).json_body
+    scim.post("Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "b@example.com"})
+    rename = {"schemas": [PATCH_OP], "Operations": [
+        {"op": "replace", "path": "name.familyName", "value": "Changed"},
+        {"op": "replace", "path": "userName", "value": "B@example.com"},
+    ]}
+    response = scim.patch(f"Users/{first['id']}", rename)
+    assert response.status_code == 409 and response.json_body["scimType"] == "uniqueness"
+    again = scim.get(f"Users/{first['id']}").json_body
+    assert (again["userName"], again["name"]["familyName"]) == ("a@example.com", "A")
+    assert get_user_model().objects.get(email="a@example.com").last_name == "A"
