@@ -121,23 +121,43 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def run_step(client: Client, step: Phase, ctx: Ctx, *, requests: int, seconds: float,
-             log=None) -> dict[str, PhaseResult]:
-    """Send up to ``requests`` rounds of a step, stopping early after ``seconds``."""
-    results = {name: PhaseResult(name) for name in step.names}
-    deadline = time.monotonic() + seconds
-    for k in range(requests):
-        if time.monotonic() > deadline:
-            for result in results.values():
-                result.capped = True
-            break
-        for name, req in step.requests(ctx, k):
-            status, elapsed, queries, data, timings = client.send(req)
-            ok = status in req.expect and (req.must_contain is None or req.must_contain.encode() in data)
-            results[name].samples.append(Sample(status, elapsed, queries, ok, timings))
-            if not ok and log is not None and sum(not s.expected for s in results[name].samples) <= 2:
-                log(f"    {ctx.system} {name}: {req.method} {req.path[:90]} -> {status} {data[:300]!r}")
-    return results
+@dataclass
+class Lane:
+    """One system's side of an interleaved run: its client, what it knows, its results."""
+
+    client: Client
+    ctx: Ctx
+    #: Seconds this system has spent answering the current step (its time cap counts these).
+    spent: float = 0.0
+    results: dict[str, PhaseResult] = field(default_factory=dict)
+
+
+def run_step(lanes: list[Lane], step: Phase, *, requests: int, seconds: float, first: int = 0,
+             log=None) -> None:
+    """Run a step against every system, one after the other, starting with ``lanes[first]``.
+
+    Each system gets up to ``requests`` rounds back to back (a server under an IdP's load
+    answers request after request, with its caches warm), and stops early once its own
+    requests took ``seconds`` in all (marked capped).  The systems take turns step by
+    step, so a change in the machine's load reaches them seconds apart, not minutes;
+    rotating ``first`` from step to step spreads what is left of it.
+    """
+    for lane in lanes[first % len(lanes):] + lanes[:first % len(lanes)]:
+        lane.spent = 0.0
+        lane.results = {name: PhaseResult(name) for name in step.names}
+        for k in range(requests):
+            if lane.spent > seconds:
+                for result in lane.results.values():
+                    result.capped = True
+                break
+            for name, req in step.requests(lane.ctx, k):
+                status, elapsed, queries, data, timings = lane.client.send(req)
+                lane.spent += elapsed
+                ok = status in req.expect and (req.must_contain is None or req.must_contain.encode() in data)
+                samples = lane.results[name].samples
+                samples.append(Sample(status, elapsed, queries, ok, timings))
+                if not ok and log is not None and sum(not s.expected for s in samples) <= 2:
+                    log(f"    {lane.ctx.system} {name}: {req.method} {req.path[:90]} -> {status} {data[:300]!r}")
 
 
 def warm_up(client: Client, ctx: Ctx, builders, rounds: int = 5) -> None:

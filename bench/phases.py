@@ -3,7 +3,7 @@
 A phase builds its k-th request for a system.  Paired phases (Okta's lookup then
 create; a member removal then its re-adding) run interleaved, request by request,
 so the data stays the same size however many requests a run makes.  Bodies are
-the ones Okta and Entra send (docs/idp research sections 2.2, 2.3, 3.3, 3.4),
+the ones Okta and Entra send (docs/idp/okta.md and docs/idp/entra.md),
 with per-request values so that every create and rename is new.
 """
 
@@ -192,7 +192,7 @@ def list_deep(ctx: Ctx, k: int) -> Req:
 
 # -- users: writes -----------------------------------------------------------------------------
 def patch_user_okta(ctx: Ctx, k: int) -> Req:
-    """Okta deactivation: a no-path replace (section 2.2)."""
+    """Okta deactivation: a no-path replace."""
     i = ctx.pick("okta_patch", k)
     if not ctx.scim:
         return Req("PATCH", f"/users/{ctx.user_id(i)}", {"active": False})
@@ -201,7 +201,7 @@ def patch_user_okta(ctx: Ctx, k: int) -> Req:
 
 
 def patch_user_entra(ctx: Ctx, k: int) -> Req:
-    """Entra's legacy-default update (section 3.3): paths, PascalCase ops, ``"False"`` as a string."""
+    """Entra's legacy-default update: paths, PascalCase ops, ``"False"`` as a string."""
     i = ctx.pick("entra_patch", k)
     renamed = f"renamed.{i}.{k}@{dataset.DOMAIN}"
     if not ctx.scim:
@@ -219,7 +219,7 @@ def patch_user_entra(ctx: Ctx, k: int) -> Req:
 
 
 def put_user(ctx: Ctx, k: int) -> Req:
-    """Okta's profile push: the full user back by PUT (section 2.2)."""
+    """Okta's profile push: the full user back by PUT."""
     i = ctx.pick("put", k)
     family = f"{dataset.family_name(i)}-{k}"
     if not ctx.scim:
@@ -238,7 +238,7 @@ def put_user(ctx: Ctx, k: int) -> Req:
 
 # -- groups --------------------------------------------------------------------------------------
 def get_group(ctx: Ctx, k: int) -> Req:
-    """Entra's existence check (section 3.4): members excluded."""
+    """Entra's existence check: members excluded."""
     if not ctx.scim:
         return Req("GET", f"/groups/{ctx.big_group}")
     return Req("GET", f"{SCIM}/Groups/{ctx.big_group}?excludedAttributes=members")
@@ -257,7 +257,7 @@ def member_block(members: int, k: int) -> range:
 
 
 def membership_pair(ctx: Ctx, k: int, *, group: str, members: int, suffix: str) -> list[tuple[str, Req]]:
-    """Okta's membership delta (section 2.3): -100 by filter paths, then the same 100 back by add."""
+    """Okta's membership delta: -100 by filter paths, then the same 100 back by add."""
     block = member_block(members, k)
     ids = [ctx.user_id(i) for i in block]
     if not ctx.scim:

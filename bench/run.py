@@ -3,10 +3,11 @@
     python bench/run.py --sizes 1000,10000,100000 --group-members 50000   # the full run
     python bench/run.py --smoke                                          # CI smoke test
 
-Starts one throwaway PostgreSQL cluster, and for each size and system: a database
-(copied from a migrated template), a bulk seed, the system under gunicorn on a free
-127.0.0.1 port, a warm-up, the phases of the IdP request mix with a sequential
-keep-alive client (bounded in requests and seconds per phase), then stops the server.
+Starts one throwaway PostgreSQL cluster; for each size, seeds a database per system
+(copied from a migrated template, bulk seed) and serves every system under gunicorn on
+a free 127.0.0.1 port; after a warm-up, runs the steps of the IdP request mix, the
+systems taking turns within each step, each with a sequential keep-alive client
+(bounded in requests and seconds per phase); then stops the servers.
 Writes bench/results/<timestamp>/{results.json,results.md,chart.png} and prints the table.
 Exits 1 when any scim_portal request got a status other than the expected one.
 """
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import report  # noqa: E402
-from bench.client import Client, run_step, warm_up  # noqa: E402
+from bench.client import Client, Lane, run_step, warm_up  # noqa: E402
 from bench.phases import STEPS, SYSTEMS, WARMUP, Ctx  # noqa: E402
 
 SETTINGS = {
@@ -165,7 +167,18 @@ def headers_for(system: str, token: str) -> dict[str, str]:
     }
 
 
-def measure(system: str, size: int, args, dbs: Databases, template: str, out_dir: Path) -> list[dict[str, Any]]:
+@dataclass
+class Running:
+    """One system seeded at one size and served: what a run needs to measure it and stop it."""
+
+    system: str
+    database: str
+    server: Server
+    lane: Lane
+    seed_seconds: float
+
+
+def start_system(system: str, size: int, args, dbs: Databases, template: str, out_dir: Path) -> Running:
     name = f"bench_{DB_PREFIX[system]}_{size}"
     url = dbs.copy(template, name)
     started = time.monotonic()
@@ -174,25 +187,44 @@ def measure(system: str, size: int, args, dbs: Databases, template: str, out_dir
     big, small = report_sizes(size, args.group_members)
     ctx = Ctx(system=system, users=size, big=big, small=small, groups=seeded["groups"], requests=args.requests)
     server = Server(system, url, out_dir / f"server-{system}-{size}.log", args.workers)
-    rows: list[dict[str, Any]] = []
+    running = Running(system, name, server, Lane(Client(server.port, headers_for(system, seeded["token"])), ctx),
+                      seeded["seconds"])
     try:
         server.wait_ready()
-        client = Client(server.port, headers_for(system, seeded["token"]))
-        warm_up(client, ctx, WARMUP, rounds=args.warmup)
-        for step in STEPS:
-            results = run_step(client, step, ctx, requests=args.requests, seconds=args.phase_seconds, log=log)
-            for result in results.values():
-                row = {"system": system, "size": size, **result.summary()}
-                rows.append(row)
-                log(f"    {system:12s} {size:>7,} {row['phase']:20s} p50 {row['p50_ms']:>9} ms  "
-                    f"p95 {row['p95_ms']:>9} ms  {row['rps']:>7} req/s  q={row['queries']}  {row['statuses']}")
-        client.close()
+        warm_up(running.lane.client, ctx, WARMUP, rounds=args.warmup)
+    except BaseException:
+        stop_system(running, dbs, args)
+        raise
+    return running
+
+
+def stop_system(running: Running, dbs: Databases, args) -> None:
+    running.lane.client.close()
+    running.server.stop()
+    if not args.keep_databases:
+        dbs.drop(running.database)
+
+
+def measure(size: int, args, dbs: Databases, templates: dict[str, str], out_dir: Path) -> list[dict[str, Any]]:
+    """Every system at one size: all seeded and served at once, taking turns step by step."""
+    systems: list[Running] = []
+    rows: list[dict[str, Any]] = []
+    try:
+        for system in args.system_list:
+            systems.append(start_system(system, size, args, dbs, templates[system], out_dir))
+        for index, step in enumerate(STEPS):
+            run_step([r.lane for r in systems], step, requests=args.requests, seconds=args.phase_seconds,
+                     first=index, log=log)
+            for running in systems:
+                for result in running.lane.results.values():
+                    row = {"system": running.system, "size": size, **result.summary(),
+                           "seed_seconds": running.seed_seconds}
+                    rows.append(row)
+                    log(f"    {running.system:13s} {size:>7,} {row['phase']:20s} p50 {row['p50_ms']:>9} ms  "
+                        f"p95 {row['p95_ms']:>9} ms  {row['rps']:>7} req/s  q={row['queries']}  {row['statuses']}")
     finally:
-        server.stop()
-        if not args.keep_databases:
-            dbs.drop(name)
-    for row in rows:
-        row["seed_seconds"] = seeded["seconds"]
+        for running in systems:
+            stop_system(running, dbs, args)
     return rows
 
 
@@ -240,8 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"PostgreSQL {dbs.server_version()}; templates migrated in {time.monotonic() - began:.1f} s")
         for size in args.size_list:
             log(f"N = {size:,}")
-            for system in args.system_list:
-                rows.extend(measure(system, size, args, dbs, templates[system], out_dir))
+            rows.extend(measure(size, args, dbs, templates, out_dir))
         meta = {
             "command": " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
