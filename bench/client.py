@@ -138,7 +138,7 @@ def run_step(lanes: list[Lane], step: Phase, *, requests: int, seconds: float, f
 
     Each system gets up to ``requests`` rounds back to back (a server under an IdP's load
     answers request after request, with its caches warm), and stops early once its own
-    requests took ``seconds`` in all (marked capped).  The systems take turns step by
+    requests took ``seconds`` in all, per pair of phases in the step (marked capped).  The systems take turns step by
     step, so a change in the machine's load reaches them seconds apart, not minutes;
     rotating ``first`` from step to step spreads what is left of it.
     """
@@ -146,7 +146,7 @@ def run_step(lanes: list[Lane], step: Phase, *, requests: int, seconds: float, f
         lane.spent = 0.0
         lane.results = {name: PhaseResult(name) for name in step.names}
         for k in range(requests):
-            if lane.spent > seconds:
+            if lane.spent > seconds * max(1, len(step.names) // 2):  # a pair shares one cap
                 for result in lane.results.values():
                     result.capped = True
                 break
