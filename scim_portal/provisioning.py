@@ -97,10 +97,9 @@ class Provisioner:
         policies.check_required(self.integration, document)
         detail = _("A user with userName %s already exists.") % document.get("userName")
         with unique_or_conflict(detail):
+            # Not joined to the host user: only a revived account (rare) reads it.
             existing = unique_row(
-                ScimUser.objects.select_for_update()
-                .filter(user_name_key=fold(document["userName"]))
-                .select_related("user")
+                ScimUser.objects.select_for_update().filter(user_name_key=fold(document["userName"]))
             )
             if existing is not None:
                 return self.revive_user(existing, incoming.password, document, detail)
