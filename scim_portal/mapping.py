@@ -146,11 +146,23 @@ class AttributeMap:
         return values
 
     def overlay(self, document: dict[str, Any], user: Any) -> dict[str, Any]:
-        """The document with mapped attributes read from the host user (the portal may edit them)."""
-        result = copy.deepcopy(document)
+        """The document with mapped attributes read from the host user (the portal may edit them).
+
+        ``document`` is not changed.  The result shares the parts the host user does not
+        change with it: an attribute is copied only before a host value is written into it
+        (a page of 100 users used to deep-copy 100 documents that were then only read).
+        """
+        result = dict(document)
+        copied: set[str] = set()
         for path, field_name in self:
             current = getattr(user, field_name, None)
-            if path.get(result) != current and not (current in ("", None) and path.get(result) is None):
+            stored = path.get(result)
+            if stored != current and not (current in ("", None) and stored is None):
+                key = path.urn or path.attribute
+                if key not in copied:
+                    if key in result:
+                        result[key] = copy.deepcopy(result[key])
+                    copied.add(key)
                 path.set(result, current)
         return result
 
