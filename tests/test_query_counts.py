@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 def statements(ctx: CaptureQueriesContext) -> list[str]:
-    return [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    bookkeeping = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+    return [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(bookkeeping)]
 
 
 def count_queries(call) -> tuple[int, object]:
@@ -176,3 +177,11 @@ def test_a_conflict_inside_an_update_still_changes_nothing(scim):
     again = scim.get(f"Users/{first['id']}").json_body
     assert (again["userName"], again["name"]["familyName"]) == ("a@example.com", "A")
     assert get_user_model().objects.get(email="a@example.com").last_name == "A"
+
+
+def test_a_malformed_id_is_answered_without_looking_anything_up(scim):
+    scim.get("ServiceProviderConfig")
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    n, response = count_queries(lambda: scim.patch("Users/not-an-id", body))
+    assert response.status_code == 404
+    assert n == 2  # token, log: no user to look up, for the request or for the log line

@@ -103,9 +103,10 @@ class ScimView(APIView):
     def log(self, request: Request, response, context: ScimContext | None, request_id: str,
             kwargs: dict[str, Any]) -> None:
         obj = self.audit_object
-        if obj is None and context is not None and self.resource_type == "User" and kwargs.get("scim_id"):
+        key = parse_scim_id(kwargs.get("scim_id") or "")
+        if obj is None and context is not None and self.resource_type == "User" and key:
             # A failed change to a known user: name that user, so the log links to them.
-            obj = unique_row(context.integration.scim_users.filter(scim_id=parse_scim_id(kwargs["scim_id"])))
+            obj = unique_row(context.integration.scim_users.filter(scim_id=key))
         body = getattr(response, "data", None)
         text = None
         if isinstance(body, (dict, list)):
