@@ -6,6 +6,10 @@ block writes while it runs; a migration using these operations must set
 databases get the plain statements.  An interrupted concurrent build leaves an
 ``INVALID`` index behind: drop it (``DROP INDEX CONCURRENTLY <name>``) and run
 the migration again.
+
+Django's own ``django.contrib.postgres.operations.AddIndexConcurrently`` is
+PostgreSQL-only (it would fail on SQLite) and needs ``django.contrib.postgres``,
+which the package does not require; these fall back to the plain statements.
 """
 
 from __future__ import annotations

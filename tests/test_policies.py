@@ -119,24 +119,25 @@ def users_named(email: str) -> int:
     return get_user_model().objects.filter(email__iexact=email).count()
 
 
-@pytest.fixture
-def okta(make_integration, scim_for):
-    """An Okta integration with the given policy fields, and a SCIM client for it."""
+def with_policy(provider: IdentityProvider, make_integration, scim_for):
+    """A factory: an integration of ``provider`` with the given policy fields, and a SCIM client for it."""
 
     def make(**policy: Any):
-        integration = make_integration(IdentityProvider.OKTA, **policy)
+        integration = make_integration(provider, **policy)
         return integration, scim_for(integration)
 
     return make
+
+
+# These two replace conftest's ``entra`` client in this module: here each test sets the policy.
+@pytest.fixture
+def okta(make_integration, scim_for):
+    return with_policy(IdentityProvider.OKTA, make_integration, scim_for)
 
 
 @pytest.fixture
 def entra(make_integration, scim_for):
-    def make(**policy: Any):
-        integration = make_integration(IdentityProvider.ENTRA, **policy)
-        return integration, scim_for(integration)
-
-    return make
+    return with_policy(IdentityProvider.ENTRA, make_integration, scim_for)
 
 
 @pytest.fixture
