@@ -338,8 +338,10 @@ class Provisioner:
             check_version(scim_group, if_match)
             group = scim_group.group
             group_id = group.pk
-            # The group's rules go with it: its members' grants are evaluated again without them.
-            losing = self.scim_member_ids(group.pk) if scim_group.rules.exists() else set()
+            # The group's rules go with it: its members' grants are evaluated again without them
+            # (the policy read here still lists those rules, but their group has no members left).
+            has_rules = any(group_id == group.pk for group_id, _grant in self.group_policy.rules)
+            losing = self.scim_member_ids(group.pk) if has_rules else set()
             group.delete()
             self.refresh_grants(losing, force=True)
         self.notify(signals.group_deleted, group=group, group_id=group_id, scim_group=scim_group)
