@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from scim_portal.api.context import ScimContext
+from scim_portal.context import ScimContext
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 
 from scim_portal import policies, signals
 from scim_portal.adapter import ScimAdapter, get_adapter
-from scim_portal.api.context import ScimContext
 from scim_portal.conf import app_settings
+from scim_portal.context import ScimContext
 from scim_portal.exceptions import InvalidValue, PreconditionFailed, Uniqueness
 from scim_portal.mapping import EMAILS, primary_value
 from scim_portal.models import Deprovisioning, ScimGroup, ScimUser

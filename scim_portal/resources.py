@@ -19,8 +19,8 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from scim_portal.adapter import ScimAdapter, get_adapter
-from scim_portal.api.context import ScimContext
 from scim_portal.conf import app_settings
+from scim_portal.context import ScimContext
 from scim_portal.exceptions import BadRequest, NotFound
 from scim_portal.mapping import AttributeMap
 from scim_portal.models import ScimGroup, ScimUser

@@ -26,8 +26,8 @@ from oauth2_provider.models import get_access_token_model
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from scim_portal.api.context import ScimContext
 from scim_portal.conf import app_settings
+from scim_portal.context import ScimContext
 from scim_portal.exceptions import Unauthorized
 from scim_portal.models import ScimToken
 from scim_portal.models.query import unique_row

@@ -17,7 +17,6 @@ from rest_framework.views import APIView
 
 from scim_portal import audit, signals
 from scim_portal.api.authentication import ScimCredentialAuthentication
-from scim_portal.api.context import ScimContext
 from scim_portal.api.errors import scim_exception_handler
 from scim_portal.api.negotiation import (
     PlainJSONParser,
@@ -27,6 +26,7 @@ from scim_portal.api.negotiation import (
 )
 from scim_portal.api.throttling import CredentialRateThrottle
 from scim_portal.conf import app_settings
+from scim_portal.context import ScimContext
 from scim_portal.exceptions import Forbidden, PayloadTooLarge
 from scim_portal.history import scim_change
 from scim_portal.models.query import unique_row

@@ -19,8 +19,8 @@ from django.core.cache import caches
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from scim_portal.api.context import ScimContext
 from scim_portal.conf import app_settings
+from scim_portal.context import ScimContext
 from scim_portal.models import ScimToken
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

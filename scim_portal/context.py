@@ -1,4 +1,7 @@
-"""Who is calling: the credential, its integration and the service account."""
+"""Who is calling: the credential, its integration and the service account.
+
+Built by authentication in ``api/`` and read by the layers below it (provisioning,
+resources, history), which never import from ``api/``."""
 
 from __future__ import annotations
 
