@@ -84,14 +84,15 @@ def free_port() -> int:
 class Server:
     """One system under gunicorn, bound to 127.0.0.1 only; stopped by its own pid."""
 
-    def __init__(self, system: str, database_url: str, log_path: Path, workers: int):
+    def __init__(self, system: str, database_url: str, log_path: Path, workers: int, threads: int = 1,
+                 env: dict[str, str] | None = None):
         self.system = system
         self.port = free_port()
         cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
-               "--threads", "1", "--keep-alive", "30", "--timeout", "180", "--bind", f"127.0.0.1:{self.port}",
+               "--threads", str(threads), "--keep-alive", "30", "--timeout", "180", "--bind", f"127.0.0.1:{self.port}",
                "--error-logfile", str(log_path), "--log-level", "warning", WSGI[system]]
         self.log_path = log_path
-        self.proc = subprocess.Popen(cmd, env=system_env(system, database_url), cwd=ROOT,
+        self.proc = subprocess.Popen(cmd, env={**system_env(system, database_url), **(env or {})}, cwd=ROOT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait_ready(self, timeout: float = 60) -> None:
