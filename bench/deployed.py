@@ -276,7 +276,8 @@ def check_fuzz(site: Site, args) -> dict[str, Any]:
                 examples.append(f"{method} {path[:60]} -> {answer.status} {answer.body[:80]!r}")
     logged = site.sql("SELECT count(*) FROM scim_portal_provisioninglog")[0][0] - before
     fivexx = sum(n for s, n in statuses.items() if s >= 500) - unsupported
-    return {"sent": args.fuzz, "5xx": fivexx, "501_unsupported": unsupported, "not_scim_body": not_scim, "transport_errors": errors,
+    return {"sent": args.fuzz, "5xx": fivexx, "501_unsupported": unsupported, "not_scim_body": not_scim,
+            "transport_errors": errors,
             "logged": logged, "unlogged": args.fuzz - errors - logged, "statuses": dict(sorted(statuses.items())),
             "examples": examples, "ok": fivexx == 0 and not_scim == 0 and errors == 0 and logged >= args.fuzz - errors}
 
