@@ -119,7 +119,24 @@ def check_models(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
             hint="Set SCIM_PORTAL['GROUP_NAME_FIELD'] to the group model's name field.",
             id="scim_portal.E008"))
     errors += check_attribute_map(user_model)
+    errors += check_active_field(user_model)
     return errors
+
+
+def check_active_field(user_model: type[models.Model]) -> list[checks.CheckMessage]:
+    """A deactivation must switch the login off: the map or the model must give ``active`` a field."""
+    from scim_portal.mapping import host_active_field
+
+    mapping = app_settings.USER_ATTRIBUTE_MAP
+    if isinstance(mapping, dict) and any(str(path).lower() == "active" for path in mapping):
+        return []
+    if host_active_field() is not None:
+        return []
+    return [checks.Error(
+        f"{user_model.__name__} has no boolean is_active field and USER_ATTRIBUTE_MAP does not map "
+        "active: an IdP deactivation could not stop the person from logging in.",
+        hint='Add an is_active BooleanField, or map "active" to the boolean field your login checks.',
+        id="scim_portal.E012")]
 
 
 def check_attribute_map(user_model: type[models.Model]) -> list[checks.CheckMessage]:
