@@ -119,7 +119,24 @@ def check_models(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
             hint="Set SCIM_PORTAL['GROUP_NAME_FIELD'] to the group model's name field.",
             id="scim_portal.E008"))
     errors += check_attribute_map(user_model)
+    errors += check_active_field(user_model)
     return errors
+
+
+def check_active_field(user_model: type[models.Model]) -> list[checks.CheckMessage]:
+    """A deactivation must switch the login off: the map or the model must give ``active`` a field."""
+    from scim_portal.mapping import host_active_field
+
+    mapping = app_settings.USER_ATTRIBUTE_MAP
+    if isinstance(mapping, dict) and any(str(path).lower() == "active" for path in mapping):
+        return []
+    if host_active_field() is not None:
+        return []
+    return [checks.Error(
+        f"{user_model.__name__} has no boolean is_active field and USER_ATTRIBUTE_MAP does not map "
+        "active: an IdP deactivation could not stop the person from logging in.",
+        hint='Add an is_active BooleanField, or map "active" to the boolean field your login checks.',
+        id="scim_portal.E030")]
 
 
 def check_attribute_map(user_model: type[models.Model]) -> list[checks.CheckMessage]:
@@ -138,6 +155,44 @@ def check_attribute_map(user_model: type[models.Model]) -> list[checks.CheckMess
         for path, field in mapping.items()
         if field not in names
     ]
+
+
+@checks.register()
+def check_sqlite_writes(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """SQLite in its default (deferred) transaction mode fails concurrent writers at once.
+
+    A deferred transaction that reads and then writes cannot wait for the write lock
+    (SQLite answers ``database is locked`` without using its timeout), so two IdP
+    workers writing at once make a 500.  ``BEGIN IMMEDIATE`` takes the lock first and
+    waits for it up to ``timeout`` seconds (Django 5.1+).  In-memory databases serve one
+    process (tests) and are left alone.  Reads settings only: no connection is opened.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db import router
+
+    from scim_portal.models import ScimUser
+
+    aliases = {router.db_for_write(ScimUser), router.db_for_write(get_user_model())}
+    return [
+        checks.Warning(
+            f"DATABASES['{alias}'] is SQLite in its default transaction mode: IdP requests that "
+            "write at the same time fail with \"database is locked\".",
+            hint='Add "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20} to it, or use '
+                 "PostgreSQL for more than one IdP worker.",
+            id="scim_portal.W030")
+        for alias in sorted(aliases)
+        if sqlite_without_immediate(settings.DATABASES.get(alias) or {})
+    ]
+
+
+def sqlite_without_immediate(database: dict[str, Any]) -> bool:
+    if not str(database.get("ENGINE", "")).endswith("sqlite3"):
+        return False
+    name = str(database.get("NAME", ""))
+    if name in ("", ":memory:") or "mode=memory" in name:
+        return False
+    options = database.get("OPTIONS") or {}
+    return str(options.get("transaction_mode", "")).upper() != "IMMEDIATE"
 
 
 @checks.register()

@@ -16,6 +16,11 @@ Attributes without a host field are kept verbatim on the SCIM identity row, so
 everything an IdP sends reads back unchanged.  When the setting is ``None`` a
 map is derived from the user model (``USERNAME_FIELD``, ``get_email_field_name()``,
 ``first_name``, ``last_name``, ``is_active`` when present).
+
+A configured map replaces the derived one, except for ``active``: switching a
+person off is the write path's job, not the map's, so a map that leaves
+``active`` out still binds it to the model's ``is_active`` field (the flag
+Django's login refuses).  A map may bind ``active`` to another field on purpose.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from django.core.exceptions import FieldDoesNotExist
 
 URN_SEPARATOR = ":"
 EMAILS = "emails"
+ACTIVE = "active"
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,11 @@ class AttributeMap:
 
     def __init__(self, mapping: Mapping[str, str]) -> None:
         self.fields: dict[str, str] = dict(mapping)
+        if not any(path.lower() == ACTIVE for path in self.fields):
+            # Deactivation must end the login whatever the host mapped (see the module docstring).
+            active_field = host_active_field()
+            if active_field is not None:
+                self.fields[ACTIVE] = active_field
         self.paths = {path: AttributePath.parse(path) for path in self.fields}
 
     def __iter__(self) -> Iterator[tuple[AttributePath, str]]:
@@ -178,6 +189,18 @@ def _host_value(field_name: str, value: Any) -> Any:
             return False
         return ""
     return value
+
+
+def host_active_field() -> str | None:
+    """The user model's concrete boolean ``is_active`` field, which Django's ``ModelBackend``
+    refuses to log in when false; ``None`` when the model has none."""
+    try:
+        field = get_user_model()._meta.get_field("is_active")
+    except FieldDoesNotExist:
+        return None
+    if getattr(field, "concrete", False) and field.get_internal_type() == "BooleanField":
+        return field.name
+    return None
 
 
 def default_user_attribute_map() -> dict[str, str]:

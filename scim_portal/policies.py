@@ -54,6 +54,16 @@ def check_required(integration: Integration, document: dict[str, Any]) -> None:
         raise InvalidValue(_("Missing required attribute(s): %s.") % ", ".join(names))
 
 
+def check_user_name(document: dict[str, Any]) -> None:
+    """400 for a userName that is nothing but white space and invisible characters.
+
+    Such a name has an empty lookup key (see :func:`~scim_portal.models.resources.fold`),
+    so it could neither be found nor told apart from the next one.
+    """
+    if not fold(document.get("userName")):
+        raise InvalidValue(_("userName is empty once white space and invisible characters are removed."))
+
+
 def allowed(key: str, allow_list: set[str], urn: str | None = None) -> bool:
     name = key.lower()
     if name in ALWAYS_WRITABLE or name in allow_list:

@@ -94,6 +94,7 @@ class Provisioner:
         incoming = codec.user_from_body(body)
         document = policies.restrict(self.integration, incoming.resource, {})
         document["active"] = bool(document.get("active", True))
+        policies.check_user_name(document)
         policies.check_required(self.integration, document)
         detail = _("A user with userName %s already exists.") % document.get("userName")
         with unique_or_conflict(detail):
@@ -198,6 +199,7 @@ class Provisioner:
 
     def write_user(self, scim_user: ScimUser, document: dict[str, Any], password: str | None,
                    *, was_active: bool) -> None:
+        policies.check_user_name(document)
         policies.check_required(self.integration, document)
         if fold(primary_value(document.get(EMAILS))) != scim_user.email_key:
             policies.check_unique_email(self.integration, document, scim_user)

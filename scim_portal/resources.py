@@ -111,13 +111,25 @@ class ResourceService:
     def scoped(self) -> models.QuerySet:
         raise NotImplementedError
 
+    #: Rows joined to the resource that a write changes: locked with it (see :meth:`get`).
+    locked_relations: tuple[str, ...] = ()
+
     def get(self, scim_id: str, *, for_update: bool = False, related: tuple[str, ...] = ()):
+        """One resource of the integration, or 404.
+
+        ``for_update`` locks the resource row and the host rows a write changes in the
+        same ``SELECT ... FOR UPDATE``, so what the write reads is what is stored once
+        the lock is held.  A joined row that is not locked is read from the snapshot
+        taken before the lock wait: a concurrent write may have changed it meanwhile,
+        and a write based on it would be lost (a host user still active after the
+        IdP deactivated it).
+        """
         key = parse_scim_id(scim_id)
         queryset = self.scoped()
         if related:
             queryset = queryset.select_related(*related)
         if for_update:
-            queryset = queryset.select_for_update(of=("self",))
+            queryset = queryset.select_for_update(of=("self", *self.locked_relations, *related))
         obj = unique_row(queryset.filter(scim_id=key)) if key else None
         if obj is None:
             raise NotFound(_("%(type)s %(id)s not found.") % {"type": self.resource_type, "id": scim_id})
@@ -206,6 +218,7 @@ class UserService(ResourceService):
     resource_type = "User"
     endpoint = "Users"
     core_schema = urns.USER
+    locked_relations = ("user",)
 
     @property
     def attribute_map(self) -> AttributeMap:

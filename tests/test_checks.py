@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import override_settings
 
 from scim_portal import checks
@@ -89,3 +90,42 @@ def test_e010_map_to_unknown_field():
     messages = checks.check_models()
     assert ids(messages) == ["scim_portal.E010"]
     assert "'job'" in messages[0].msg
+
+
+SQLITE_FILE = {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/portal.sqlite3"}
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_w030_sqlite_file_without_immediate_transactions(settings):
+    settings.DATABASES = {"default": SQLITE_FILE}
+    messages = checks.check_sqlite_writes()
+    assert ids(messages) == ["scim_portal.W030"]
+    assert "DATABASES['default']" in messages[0].msg
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_w030_is_reported_by_manage_py_check(settings):
+    import io
+
+    from django.core.management import call_command
+
+    settings.DATABASES = {"default": SQLITE_FILE}
+    err = io.StringIO()
+    call_command("check", stdout=io.StringIO(), stderr=err)
+    assert "scim_portal.W030" in err.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_w030_is_silent_with_immediate_transactions_in_memory_and_on_postgres(settings):
+    immediate = {**SQLITE_FILE, "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20}}
+    postgres = {"ENGINE": "django.db.backends.postgresql", "NAME": "portal"}
+    for database in (immediate, {**SQLITE_FILE, "NAME": ":memory:"}, postgres):
+        settings.DATABASES = {"default": database}
+        assert checks.check_sqlite_writes() == []
+
+
+def test_w030_the_example_portal_settings_pass():
+    from portal_site import settings as example
+
+    if example.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        assert not checks.sqlite_without_immediate(example.DATABASES["default"])

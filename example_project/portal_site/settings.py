@@ -65,6 +65,15 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IdP workers write at the same time: each transaction takes SQLite's write lock when it
+    # begins and waits up to 20 s for it, instead of failing with "database is locked" when a
+    # read turns into a write (Django 5.1+).  WAL lets reads go on while one request writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 
 AUTH_USER_MODEL = "portal.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -10,6 +10,7 @@ enforced by a unique index here, so it holds whatever the host model says.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from typing import Any
 
@@ -22,8 +23,21 @@ from scim_portal.conf import group_model_label
 
 
 def fold(value: str | None) -> str:
-    """The key SCIM compares case-insensitive strings by (RFC 7643 2.1 caseExact false)."""
-    return (value or "").casefold()
+    """The key SCIM compares case-insensitive strings by (RFC 7643 2.1 caseExact false).
+
+    Two strings that only *look* different to a program but are one name to a person
+    get one key: compatibility forms are folded (Unicode NFKC: fullwidth ``A`` (U+FF21)
+    is ``A``, ``e`` followed by a combining accent is the precomposed ``é``), invisible format
+    characters (Unicode category Cf: zero-width space and joiners, soft hyphen,
+    direction marks) are dropped, surrounding white space is trimmed, and case is
+    folded.  Characters of different scripts stay distinct, even where they look
+    alike (Latin ``a`` and Cyrillic ``a`` (U+0430)): folding them would merge real names.
+    The value as sent is kept for display; only the key is folded.
+    """
+    text = unicodedata.normalize("NFKC", value or "")
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    # casefold() can leave a string that is not NFKC (U+0345, U+1E9E): normalise again.
+    return unicodedata.normalize("NFKC", text.casefold()).strip()
 
 
 class ScimResource(models.Model):
