@@ -130,7 +130,8 @@ class ResourceService:
         queryset = self.scoped()
         if query.filter:
             queryset = self.apply_filter(
-                queryset, filter_to_q(query.filter, self.filter_map(), default_schema=self.core_schema)
+                queryset, filter_to_q(query.filter, self.filter_map(), default_schema=self.core_schema,
+                                      max_length=app_settings.MAX_FILTER_LENGTH)
             )
         count = self.page_size(query.count)
         start = max(query.start_index, 1)
