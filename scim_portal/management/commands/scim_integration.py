@@ -146,7 +146,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{row['slug']}  {row['provider']}  {state}  {row['service_account']}  {row['name']}")
 
     def handle_show(self, options: dict[str, Any]) -> None:
-        self.emit(self.integration(options["slug"]), {**options, "json": True} if options["json"] else options)
+        self.emit(self.integration(options["slug"]), options)
 
     def handle_update(self, options: dict[str, Any]) -> None:
         integration = self.integration(options["slug"])
