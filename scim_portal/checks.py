@@ -252,8 +252,17 @@ def check_rate_limit() -> list[checks.CheckMessage]:
 
 
 def check_oauth_toolkit() -> list[checks.CheckMessage]:
+    from oauth2_provider.oauth2_validators import OAuth2Validator
     from oauth2_provider.settings import oauth2_settings
 
+    if not callable(getattr(OAuth2Validator, "_set_token_value", None)):
+        # The hook scim_portal's validator overrides to store tokens as checksums only
+        # (django-oauth-toolkit 3.4+): without it tokens would be stored in clear.
+        return [checks.Error(
+            "The installed django-oauth-toolkit has no OAuth2Validator._set_token_value, so "
+            "scim_portal cannot keep OAuth tokens out of the database.",
+            hint="Install django-oauth-toolkit>=3.4,<4 (the range scim-portal declares).",
+            id="scim_portal.E023")]
     if not oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS:
         return []
     return [checks.Warning(

@@ -42,11 +42,23 @@ ENTERPRISE_STRING_ATTRIBUTES = (
 )
 
 
-def parse_scim_id(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
+#: Longest id kept (django-scim2's ``scim_id`` column is as wide).
+MAX_ID_LENGTH = 254
+
+
+def parse_scim_id(value: Any) -> str | None:
+    """The stored form of a SCIM ``id`` (RFC 7643 3.1), or ``None`` for one that cannot exist.
+
+    A UUID (what we issue) in any spelling Python reads becomes its canonical
+    text; any other non-empty string is an id kept from an earlier service
+    provider (see docs/migrating-from-django-scim2.md) and is compared as is.
+    """
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
         return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value
 
 
 @dataclass(frozen=True)
@@ -142,7 +154,8 @@ class ResourceService:
         queryset = self.scoped()
         if query.filter:
             queryset = self.apply_filter(
-                queryset, filter_to_q(query.filter, self.filter_map(), default_schema=self.core_schema)
+                queryset, filter_to_q(query.filter, self.filter_map(), default_schema=self.core_schema,
+                                      max_length=app_settings.MAX_FILTER_LENGTH)
             )
         count = self.page_size(query.count)
         start = max(query.start_index, 1)

@@ -357,3 +357,11 @@ def test_e020_scope_names_must_differ():
 @override_settings(OAUTH2_PROVIDER={"REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 60})
 def test_w021_refresh_grace_period_conflicts_with_hashed_tokens():
     assert [m.id for m in checks.check_credentials()] == ["scim_portal.W021"]
+
+
+def test_e023_toolkit_without_the_token_storage_hook(monkeypatch):
+    from oauth2_provider.oauth2_validators import OAuth2Validator
+
+    assert checks.check_credentials() == []
+    monkeypatch.delattr(OAuth2Validator, "_set_token_value")
+    assert [m.id for m in checks.check_credentials()] == ["scim_portal.E023"]

@@ -54,7 +54,7 @@ def test_post_returns_201_with_location_meta_and_opaque_id(scim):
     body = response.json_body
     identity = ScimUser.objects.get(user_name="ada@example.com")
 
-    assert uuid.UUID(body["id"]) == identity.scim_id
+    assert str(uuid.UUID(body["id"])) == identity.scim_id
     assert body["id"] not in (str(identity.pk), str(identity.user_id))
     assert body["schemas"] == [USER]
     assert body["externalId"] == "okta-1"

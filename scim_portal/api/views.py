@@ -76,7 +76,7 @@ def attribute_list(value: Any) -> list[str] | None:
         value = ",".join(str(v) for v in value)
     if not isinstance(value, str):
         raise InvalidValue(_("attributes must be a comma-separated string or a list."))
-    return parse_attribute_list(value)
+    return parse_attribute_list(value, max_length=app_settings.MAX_FILTER_LENGTH)
 
 
 def if_match(request: Request) -> str | None:

@@ -22,6 +22,16 @@ from django.utils.translation import gettext_lazy as _
 from scim_portal.conf import group_model_label
 
 
+def new_scim_id() -> str:
+    """The ``id`` of a resource created here (RFC 7643 3.1): a random UUID in its text form.
+
+    Stored as text, not as a UUID, so that ids issued by another service
+    provider (django-scim2 uses the primary key: ``"42"``) can be kept when
+    a portal moves to scim_portal and its IdPs keep addressing them.
+    """
+    return str(uuid.uuid4())
+
+
 def fold(value: str | None) -> str:
     """The key SCIM compares case-insensitive strings by (RFC 7643 2.1 caseExact false).
 
@@ -41,7 +51,7 @@ def fold(value: str | None) -> str:
 
 
 class ScimResource(models.Model):
-    scim_id = models.UUIDField(_("SCIM id"), default=uuid.uuid4, unique=True, editable=False)
+    scim_id = models.CharField(_("SCIM id"), max_length=254, default=new_scim_id, unique=True, editable=False)
     integration = models.ForeignKey(
         "scim_portal.Integration", on_delete=models.CASCADE, related_name="+"
     )

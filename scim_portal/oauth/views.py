@@ -4,6 +4,13 @@ Mounted by ``scim_portal.urls`` below the SCIM base URL:
 ``oauth/authorize/``, ``oauth/token/`` and ``oauth/revoke/``.  The consent
 page names the integration; only a portal user holding
 ``SCIM_PORTAL["OAUTH_APPROVE_PERMISSION"]`` may approve.
+
+The token and revocation endpoints are called by IdP servers, which
+authenticate with their client secret and carry no session or CSRF cookie:
+they are CSRF-exempt, as in django-oauth-toolkit.  The consent page is a form
+a logged-in person submits, and stays CSRF-protected.  Token introspection
+(RFC 7662) is not mounted: the SCIM API is the only resource server and reads
+tokens from the database itself, so no third party needs to ask.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.oauth2_backends import OAuthLibCore
@@ -50,6 +59,8 @@ class ScimOAuthMixin:
         return cls.oauthlib_backend_class(cls.get_server())
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Overriding ``dispatch`` drops the toolkit's ``csrf_exempt`` on it: the
+        # server-to-server views below put it back explicitly.
         with redaction.quiet():
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
@@ -100,6 +111,7 @@ def describe(scopes: list[str]) -> list[str]:
     return [str(labels[app_settings.OAUTH_SCOPES[name]]) for name in scopes if name in app_settings.OAUTH_SCOPES]
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class TokenView(ScimOAuthMixin, dot.TokenView):
     """Token endpoint (RFC 6749 section 3.2): authorization code, refresh token, client credentials.
 
@@ -108,5 +120,6 @@ class TokenView(ScimOAuthMixin, dot.TokenView):
     """
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class RevokeView(ScimOAuthMixin, dot.RevokeTokenView):
     """Token revocation (RFC 7009): a client revokes its own access or refresh token."""

@@ -1,16 +1,14 @@
-"""SCIM schema URNs, taken from django-scim2's constants so both speak the same names."""
+"""SCIM schema URNs (RFC 7643 section 3 and 8.7; RFC 7644 sections 3.4.2, 3.4.3, 3.5.2, 3.12)."""
 
 from __future__ import annotations
 
-from django_scim.constants import SchemaURI
-
-USER = SchemaURI.USER
-ENTERPRISE_USER = SchemaURI.ENTERPRISE_USER
-GROUP = SchemaURI.GROUP
-LIST_RESPONSE = SchemaURI.LIST_RESPONSE
-SEARCH_REQUEST = SchemaURI.SERACH_REQUEST  # sic: django-scim2's spelling
-PATCH_OP = SchemaURI.PATCH_OP
-ERROR = SchemaURI.ERROR
-SERVICE_PROVIDER_CONFIG = SchemaURI.SERVICE_PROVIDER_CONFIG
-RESOURCE_TYPE = SchemaURI.RESOURCE_TYPE
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+SERVICE_PROVIDER_CONFIG = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"

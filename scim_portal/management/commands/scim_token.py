@@ -70,7 +70,11 @@ class Command(BaseCommand):
         try:
             return Integration.objects.get(slug=slug)
         except Integration.DoesNotExist:
-            raise CommandError(f"No integration with slug '{slug}'.") from None
+            raise CommandError(
+                f"No integration with slug '{slug}'. Create it first, e.g.: manage.py scim_integration create "
+                f"--slug {slug} --name '{slug}' --provider okta|entra|generic --service-account USERNAME "
+                "--create-service-account  (list existing ones: manage.py scim_integration list)."
+            ) from None
 
     def token(self, prefix: str) -> ScimToken:
         tokens = list(ScimToken.objects.select_related("integration").filter(prefix=prefix.rstrip("…")))
