@@ -28,7 +28,7 @@ from scim_portal.exceptions import (
     NoTarget,
     TooMany,
 )
-from scim_portal.scim import paths
+from scim_portal.scim import filters
 from scim_portal.scim.normalize import (
     DEFAULT_LIMITS,
     MEMBERS,
@@ -117,7 +117,7 @@ class _Where:
     """A resolved operation target."""
 
     target: Target
-    filter: paths.Filter | None = None
+    filter: filters.Filter | None = None
 
     @property
     def attribute(self) -> Attribute:
@@ -199,7 +199,7 @@ class _Patcher:
     # --- resolution ---------------------------------------------------------------------------
 
     def resolve(self, raw: str) -> _Where | None:
-        parsed = paths.parse_path(raw, self.resource_type.schema_urns)
+        parsed = filters.parse_path(raw, self.resource_type.schema_urns)
         found = self.resource_type.find_attribute(parsed.attribute, parsed.urn)
         if found is None:
             self.ignored.append(raw)
@@ -218,10 +218,10 @@ class _Patcher:
         return _Where(Target(urn, attribute, sub, extension), parsed.filter)
 
     @staticmethod
-    def check_filter(attribute: Attribute, node: paths.Filter) -> None:
+    def check_filter(attribute: Attribute, node: filters.Filter) -> None:
         if not attribute.is_complex:
             raise InvalidPath(f"'{attribute.name}' is not complex and cannot be filtered.")
-        for name in paths.filter_attributes(node):
+        for name in filters.filter_attributes(node):
             if attribute.sub_attribute(name.partition(".")[0]) is None:
                 raise InvalidFilter(f"'{attribute.name}' has no sub-attribute '{name}'.")
 
@@ -333,7 +333,7 @@ class _Patcher:
         if where.filter is not None:
             if op != "remove":
                 raise InvalidPath("Members can be added or replaced only through the 'members' path.")
-            ids = paths.equality_values(where.filter, "value")
+            ids = filters.equality_values(where.filter, "value")
             if ids is None or not all(isinstance(i, str | int) and not isinstance(i, bool) for i in ids):
                 raise InvalidFilter("Only 'value eq \"id\"' (joined by 'or') can select members.")
             self.delta.remove_ids([str(i) for i in ids])
@@ -357,7 +357,7 @@ class _FilteredEdit:
         self.where = where
         self.attribute = where.attribute
         assert where.filter is not None
-        self.filter: paths.Filter = where.filter
+        self.filter: filters.Filter = where.filter
 
     def case_exact(self, name: str) -> bool:
         sub = self.attribute.sub_attribute(name.partition(".")[0])
@@ -369,7 +369,7 @@ class _FilteredEdit:
             items = [dict(item) for item in current if isinstance(item, dict)] if isinstance(current, list) else []
         else:
             items = [dict(current)] if isinstance(current, dict) else []
-        hits = [i for i, item in enumerate(items) if paths.matches(self.filter, item, self.case_exact)]
+        hits = [i for i, item in enumerate(items) if filters.matches(self.filter, item, self.case_exact)]
         if op == "remove":
             items = self.remove(items, hits)
         elif hits:
@@ -414,7 +414,7 @@ class _FilteredEdit:
         return {**template, **self.coerce_item(value)}
 
     def template(self) -> dict[str, Any]:
-        raw = paths.equality_template(self.filter) or {}
+        raw = filters.equality_template(self.filter) or {}
         result: dict[str, Any] = {}
         for name, literal in raw.items():
             sub = self.attribute.sub_attribute(name)
