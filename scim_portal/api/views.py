@@ -3,7 +3,6 @@ apply through the provisioning write path, render."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from django.urls import reverse
@@ -79,15 +78,24 @@ def attribute_list(value: Any) -> list[str] | None:
     return parse_attribute_list(value)
 
 
+def names_attributes(request: Request) -> bool:
+    """Whether the request carries ``attributes`` or ``excludedAttributes`` (RFC 7644 3.9)."""
+    return any(str(name).lower() in ("attributes", "excludedattributes") for name in request.query_params)
+
+
+def patch_response(service: ResourceService, obj, request: Request, status: int) -> Response:
+    """RFC 7644 3.5.2: 200 with the entire resource, or 204; 200 whenever the request names attributes."""
+    if status == 204 and not names_attributes(request):
+        return Response(status=204, headers={"ETag": obj.etag})
+    return resource_response(service, obj, request)
+
+
 def if_match(request: Request) -> str | None:
     return request.META.get("HTTP_IF_MATCH")
 
 
-def resource_response(service: ResourceService, obj, request: Request, status: int = 200,
-                      *, exclude_by_default: tuple[str, ...] = ()) -> Response:
+def resource_response(service: ResourceService, obj, request: Request, status: int = 200) -> Response:
     query = query_from(request.query_params)
-    if exclude_by_default and not query.attributes:
-        query = replace(query, excluded=[*(query.excluded or []), *exclude_by_default])
     response = Response(service.render(obj, query), status=status)
     response["ETag"] = obj.etag
     if status == 201:
@@ -152,10 +160,7 @@ class UserView(ScimView):
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
         obj = self.audit_object = provisioner.patch_user(scim_id, request.data, if_match(request))
-        status = self.scim.dialect.user_patch_status
-        if status == 204:
-            return Response(status=204, headers={"ETag": obj.etag})
-        return resource_response(provisioner.users, obj, request)
+        return patch_response(provisioner.users, obj, request, self.scim.dialect.user_patch_status)
 
     def delete(self, request: Request, scim_id: str) -> Response:
         self.audit_object = self.provisioner().delete_user(scim_id, if_match(request))
@@ -191,10 +196,7 @@ class GroupView(ScimView):
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
         obj = self.audit_object = provisioner.patch_group(scim_id, request.data, if_match(request))
-        if self.scim.dialect.group_patch_status == 204:
-            return Response(status=204, headers={"ETag": obj.etag})
-        excluded = () if self.scim.dialect.group_patch_members else ("members",)
-        return resource_response(provisioner.groups, obj, request, exclude_by_default=excluded)
+        return patch_response(provisioner.groups, obj, request, self.scim.dialect.group_patch_status)
 
     def delete(self, request: Request, scim_id: str) -> Response:
         self.audit_object = self.provisioner().delete_group(scim_id, if_match(request))

@@ -12,13 +12,10 @@ from typing import ClassVar
 class Dialect:
     name: ClassVar[str] = "generic"
     label: ClassVar[str] = "Generic SCIM 2.0"
-    #: HTTP status of a successful group PATCH: 200 with the resource, or 204.
-    group_patch_status: ClassVar[int] = 200
-    #: Whether a 200 group PATCH answer lists the members.  RFC 7644 3.5.2 asks for
-    #: the entire resource; IdPs that ignore the body get it without members, so the
-    #: answer does not grow with the group.  ``?attributes=``/``excludedAttributes=``
-    #: still decide when the request names them.
-    group_patch_members: ClassVar[bool] = True
+    #: HTTP status of a successful group PATCH (RFC 7644 3.5.2): 204 No Content, so the answer
+    #: does not grow with the group; 200 with the entire resource, members included, when the
+    #: request names ``attributes``/``excludedAttributes`` (then the RFC requires 200).
+    group_patch_status: ClassVar[int] = 204
     #: HTTP status of a successful user PATCH.
     user_patch_status: ClassVar[int] = 200
     #: What the admin chooses as the IdP's unique identifier for users.

@@ -450,6 +450,8 @@ class _Parser:
             raise InvalidPath(f"Invalid path: expected an attribute name, found {_describe(head)}.")
         node = sub = None
         if self.peek().kind == "[":
+            if not any(token.kind == "]" for token in self.tokens):
+                raise InvalidPath(f"Invalid path: the '[' at offset {self.peek().pos} is not closed.")
             node = self.bracket()
             tail = self.peek()
             if tail.kind == "word" and tail.text.startswith(".") and _NAME.fullmatch(tail.text[1:]):

@@ -73,7 +73,7 @@ def test_bracket_is_the_query_filters_value_path() -> None:
         ('emails[type eq "work"][x]', InvalidPath),
         ('name.x[type eq "work"]', InvalidPath),
         ("1title", InvalidPath),
-        ('emails[type eq "work"', InvalidFilter),
+        ('emails[type eq "work"', InvalidPath),
         ('emails[type eq "work]', InvalidFilter),
         ("emails[type zz 1]", InvalidFilter),
         ('emails[x[type eq "a"]]', InvalidFilter),
