@@ -58,7 +58,12 @@ class Dialect:
         operations = operations_in(body)
         if operations is None:
             return body
-        shaped = [new for operation in operations for new in self.patch_operation(operation, resource_type)]
+        shaped: list[Any] = []
+        for operation in operations:
+            if isinstance(operation, Operation):
+                shaped.extend(self.patch_operation(operation, resource_type))
+            else:
+                shaped.append(operation)  # malformed: the engine names it in its 400
         return with_operations(body, shaped)
 
     def patch_operation(self, operation: Operation, resource_type: ResourceType) -> list[Operation]:

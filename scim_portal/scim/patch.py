@@ -145,21 +145,22 @@ def normalize_operation(raw: Any) -> tuple[str, str | None, Any]:
     return op_name, (path.strip() or None) if isinstance(path, str) else None, value
 
 
-def operations_in(body: Any) -> list[Operation] | None:
-    """The operations of a PatchOp body, or ``None`` when the body or one operation is malformed."""
+def operations_in(body: Any) -> list[Operation | Any] | None:
+    """The operations of a PatchOp body, each read as an :class:`Operation` or, when malformed,
+    left as sent (for :func:`apply_patch` to report); ``None`` when there is no operation list."""
     if not isinstance(body, Mapping):
         return None
     _, raw = _get_ci(body, "operations")
     if not isinstance(raw, list):
         return None
-    operations = [read_operation(item) for item in raw]
-    return None if any(op is None for op in operations) else [op for op in operations if op is not None]
+    return [read_operation(item) or item for item in raw]
 
 
-def with_operations(body: Mapping[str, Any], operations: Sequence[Operation]) -> dict[str, Any]:
-    """``body`` with its ``Operations`` replaced."""
+def with_operations(body: Mapping[str, Any], operations: Sequence[Operation | Any]) -> dict[str, Any]:
+    """``body`` with its ``Operations`` replaced (malformed ones kept as they were)."""
     key = next((k for k in body if isinstance(k, str) and k.lower() == "operations"), "Operations")
-    return {**body, key: [operation.to_dict() for operation in operations]}
+    items = [operation.to_dict() if isinstance(operation, Operation) else operation for operation in operations]
+    return {**body, key: items}
 
 
 @dataclass

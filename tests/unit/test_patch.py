@@ -619,3 +619,11 @@ def test_fuzz_only_scim_errors(operations: list, resource_type: s.ResourceType, 
             body = dialect.prepare_patch(body, resource_type)
         apply_patch(resource, body, resource_type)
     assert resource == snapshot
+
+
+def test_dialect_keeps_a_malformed_operation_for_the_engine_to_name() -> None:
+    body = {"Operations": [{"op": "Replace", "path": "title", "value": "X"}, {"op": 5}]}
+    prepared = ENTRA.prepare_patch(body, s.USER)
+    assert prepared["Operations"] == [{"op": "replace", "path": "title", "value": "X"}, {"op": 5}]
+    with pytest.raises(InvalidSyntax, match="Operation 1"):
+        apply_patch(base_user(), prepared, s.USER)
