@@ -118,7 +118,8 @@ def seed_portal(users: int, group_members: int) -> dict[str, Any]:
     now = timezone.now()
     with transaction.atomic():
         service = User.objects.create_user(email=f"scim-service@{dataset.DOMAIN}")
-        integration = Integration.objects.create(name="Benchmark IdP", slug="bench", provider="okta",
+        # generic: the phases send both Okta's and Entra's shapes, which only its dialect reads all of
+        integration = Integration.objects.create(name="Benchmark IdP", slug="bench", provider="generic",
                                                  service_account=service)
         token = ScimToken.issue(integration, description="benchmark").raw
         first = next_id(User)

@@ -36,7 +36,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from scim_portal.conf import app_settings
 from scim_portal.forms import IssueTokenForm
-from scim_portal.models import IdentityProvider, Integration, OAuthClient, ScimToken, Scope
+from scim_portal.models import Integration, OAuthClient, ScimToken, Scope
 
 GRANT_TYPES = [
     ("authorization-code", _("Authorization code (Okta “OAuth2” mode; refresh tokens included)")),
@@ -268,11 +268,11 @@ class CredentialsAdminMixin(admin.ModelAdmin):
 
     def add_oauth_client_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         integration = self.integration_for(request, pk, "scim_portal.add_oauthclient")
-        generic = integration.provider == IdentityProvider.GENERIC
+        defaults = integration.dialect.oauth_defaults()
         form = OAuthClientForm(request.POST or None, initial={
             "name": f"{integration.name} SCIM",
-            "grant_type": "client-credentials" if generic else "authorization-code",
-            "redirect_uris": "" if generic else "\n".join(app_settings.OAUTH_REDIRECT_URI_TEMPLATES),
+            "grant_type": defaults.grant_type,
+            "redirect_uris": "\n".join(defaults.redirect_uris),
         })
         title = _("New OAuth client for %(integration)s")
         if request.method == "POST" and form.is_valid():

@@ -3,6 +3,7 @@ database (they run before ``migrate``) and never raise."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.apps import apps
@@ -46,6 +47,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             hint="Check the spelling against docs/settings.md.", id="scim_portal.E003"))
     errors += check_sizes()
     errors += check_adapter()
+    errors += check_dialects()
     if app_settings.UNKNOWN_MEMBERS not in UNKNOWN_MEMBER_CHOICES:
         errors.append(checks.Error(
             f"SCIM_PORTAL['UNKNOWN_MEMBERS'] must be one of {', '.join(UNKNOWN_MEMBER_CHOICES)}.",
@@ -87,6 +89,34 @@ def check_adapter() -> list[checks.CheckMessage]:
         return [checks.Error("SCIM_PORTAL['ADAPTER'] is not a ScimAdapter subclass.",
                              hint="Subclass scim_portal.adapter.ScimAdapter.", id="scim_portal.E005")]
     return []
+
+
+def check_dialects() -> list[checks.CheckMessage]:
+    """``DIALECTS``: provider keys ``Integration.provider`` can store, each naming a dialect class."""
+    from scim_portal.idp import MAX_KEY_LENGTH, load_dialect
+    from scim_portal.idp.base import Dialect
+
+    raw = (getattr(settings, "SCIM_PORTAL", {}) or {}).get("DIALECTS", {})
+    if not isinstance(raw, dict):
+        return [checks.Error("SCIM_PORTAL['DIALECTS'] must be a dict of provider key to dotted path.",
+                             hint='For example {"keycloak": "portal.scim.KeycloakDialect"}.',
+                             id="scim_portal.E030")]
+    errors: list[checks.CheckMessage] = []
+    for key, path in raw.items():
+        if not isinstance(key, str) or not re.fullmatch(rf"[a-z0-9_-]{{1,{MAX_KEY_LENGTH}}}", key):
+            errors.append(checks.Error(
+                f"SCIM_PORTAL['DIALECTS'] key {key!r} is not a provider key.",
+                hint=f"Use lower-case letters, digits, '-' or '_', at most {MAX_KEY_LENGTH} characters "
+                     "(Integration.provider stores it).", id="scim_portal.E030"))
+        try:
+            if not (isinstance(path, type) and issubclass(path, Dialect)):
+                load_dialect(str(path))
+        except (ImportError, TypeError, ValueError) as exc:
+            errors.append(checks.Error(
+                f"SCIM_PORTAL['DIALECTS'][{key!r}] does not name an IdP dialect: {exc}",
+                hint="Give the dotted path of a subclass of scim_portal.idp.base.Dialect.",
+                id="scim_portal.E031"))
+    return errors
 
 
 @checks.register(checks.Tags.models)

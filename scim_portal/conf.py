@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     ],
     "RATE_LIMIT": None,
     "RATE_LIMIT_CACHE": "default",
+    # -- IdP dialects (docs/extending.md)
+    "DIALECTS": {},
 }
 
 
@@ -69,6 +71,12 @@ class AppSettings:
     def ADAPTER(self) -> type:
         value = self._get("ADAPTER")
         return import_string(value) if isinstance(value, str) else value
+
+    @property
+    def DIALECTS(self) -> dict[str, str]:
+        """Provider key -> dotted path of a ``scim_portal.idp.base.Dialect`` subclass."""
+        value = self._get("DIALECTS")
+        return dict(value) if isinstance(value, dict) else {}
 
     @property
     def USER_ATTRIBUTE_MAP(self) -> dict[str, str] | None:

@@ -168,7 +168,9 @@ class AttributeMap:
         for path, field_name in self:
             current = getattr(user, field_name, None)
             stored = path.get(result)
-            if stored != current and not (current in ("", None) and stored is None):
+            # An empty or false host value is no value when the document holds none: a removed
+            # "active" reads as unassigned (RFC 7644 3.5.2.2), not as false.
+            if stored != current and not ((current in ("", None) or current is False) and stored is None):
                 key = path.urn or path.attribute
                 if key not in copied:
                     if key in result:

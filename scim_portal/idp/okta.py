@@ -1,15 +1,34 @@
-"""Okta (Okta SCIM 2.0 reference; provisioning integration guides)."""
+"""Okta.
+
+Sources: Okta's "SCIM 2.0 protocol reference" (docs/reference/scim/scim-20), "Prepare your
+SCIM API service" and "Connect your SCIM API service to Okta"
+(docs/guides/scim-provisioning-integration-{prepare,connect}) and the SCIM FAQ
+(docs/concepts/scim/faqs) in okta/okta-developer-docs.
+
+What Okta sends is RFC 7644 as written, so this dialect rewrites nothing: a deactivation is a
+no-path ``replace`` of ``{"active": false}``, a group rename a no-path ``replace`` echoing
+the group's ``id`` (an unchanged read-only value, accepted by RFC 7644 3.5.2), member
+removals are ``members[value eq "id"]`` filters, and the ``password`` it sends on create is
+ignored unless the host stores passwords.
+"""
 
 from __future__ import annotations
 
-from scim_portal.idp.base import Dialect
+from scim_portal.conf import app_settings
+from scim_portal.idp.base import Dialect, OAuthDefaults
 
 
 class OktaDialect(Dialect):
     name = "okta"
     label = "Okta"
-    # Okta accepts 200 or 204 for group PATCH; 200 with the group lets its admin see the result.
-    group_patch_status = 200
-    group_patch_members = False
+    # Okta accepts 200 with the group or 204 for a group PATCH ("SCIM 2.0 protocol
+    # reference", Update a specific Group): the RFC default of 204 stands.
     unique_identifier = "userName"
     auth_mode_hint = "HTTP Header (Authorization: Bearer <token>) or OAuth 2"
+
+    def oauth_defaults(self) -> OAuthDefaults:
+        # Okta's FAQ: OAuth 2.0 authorization code only (no client credentials), redirecting
+        # to the OIN callback of each Okta cell, whose URLs the admin must allow.
+        return OAuthDefaults(
+            grant_type="authorization-code", redirect_uris=tuple(app_settings.OAUTH_REDIRECT_URI_TEMPLATES)
+        )

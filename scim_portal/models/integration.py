@@ -16,6 +16,18 @@ class IdentityProvider(models.TextChoices):
     GENERIC = "generic", _("Generic SCIM 2.0 client")
 
 
+def provider_choices() -> list[tuple[str, str]]:
+    """The built-in providers, then the host's dialects from ``SCIM_PORTAL["DIALECTS"]``.
+
+    A callable, so that registering a dialect needs no migration.
+    """
+    from scim_portal.idp import custom_dialects
+
+    built_in = list(IdentityProvider.choices)
+    known = {key for key, _label in built_in}
+    return built_in + [(key, str(dialect.label)) for key, dialect in custom_dialects().items() if key not in known]
+
+
 class UniqueIdentifier(models.TextChoices):
     """The SCIM attribute that identifies a person (the IdP's "unique identifier field")."""
 
@@ -49,7 +61,7 @@ class Integration(models.Model):
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     provider = models.CharField(
-        _("identity provider"), max_length=20, choices=IdentityProvider.choices,
+        _("identity provider"), max_length=20, choices=provider_choices,
         default=IdentityProvider.GENERIC,
     )
     enabled = models.BooleanField(
@@ -124,6 +136,7 @@ class Integration(models.Model):
 
     @property
     def dialect(self):  # -> scim_portal.idp.base.Dialect
+        """The provider's dialect (``SCIM_PORTAL["DIALECTS"]`` included)."""
         from scim_portal.idp import get_dialect
 
         return get_dialect(self.provider)

@@ -20,17 +20,28 @@ __all__ = [
     "NormalizedResource",
     "PatchResult",
     "group_from_body",
+    "group_resource_type",
     "members_of",
     "patch_group",
     "patch_user",
     "user_extensions",
     "user_from_body",
+    "user_resource_type",
 ]
 
 
 def user_extensions() -> list[schema.Schema]:
     """The host's ``EXTENSION_SCHEMAS`` (the enterprise extension is built into ``schema.USER``)."""
     return [schema.Schema.from_scim(document) for document in app_settings.EXTENSION_SCHEMAS]
+
+
+def user_resource_type() -> schema.ResourceType:
+    """``User`` with the enterprise extension and the host's ``EXTENSION_SCHEMAS``."""
+    return schema.USER.with_extensions(user_extensions())
+
+
+def group_resource_type() -> schema.ResourceType:
+    return schema.GROUP
 
 
 def user_from_body(body: Any) -> NormalizedResource:

@@ -7,6 +7,11 @@ model.  It also reads ``sortBy`` (RFC 7644 section 3.4.2.3, :func:`sort_lookup`)
 and the ``attributes`` / ``excludedAttributes`` lists (section 3.4.2.5,
 :func:`parse_attribute_list`).
 
+PATCH paths (RFC 7644 section 3.5.2, :func:`parse_path`) use the same grammar:
+the bracket of ``emails[type eq "work"].value`` is parsed by the same parser
+into the same AST as a query's value path, and :func:`matches` evaluates it
+against values held in memory.
+
 Why a parser of our own rather than scim2-filter-parser's lexer and parser:
 version 0.7 gives ``and`` and ``or`` the same precedence (``a or b and c`` is
 read as ``(a or b) and c``, against section 3.4.2.2), lexes numbers one digit
@@ -64,7 +69,7 @@ from __future__ import annotations
 import json
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,7 +79,8 @@ from typing import Any
 
 from django.db.models import Q
 
-from scim_portal.exceptions import InvalidFilter, InvalidValue
+from scim_portal.exceptions import InvalidFilter, InvalidPath, InvalidValue, ScimError
+from scim_portal.scim.schema import split_urn_prefix
 
 MAX_FILTER_LENGTH = 4096
 MAX_FILTER_DEPTH = 32
@@ -235,7 +241,7 @@ def normalize_attribute_path(text: str) -> str:
     return lowered
 
 
-def _check_text(text: object, max_length: int, error: type[InvalidFilter] | type[InvalidValue], what: str) -> str:
+def _check_text(text: object, max_length: int, error: type[ScimError], what: str) -> str:
     if not isinstance(text, str):
         raise error(f"The {what} must be a string.")
     if len(text) > max_length:
@@ -413,17 +419,46 @@ class _Parser:
         return self.value_path(path)
 
     def value_path(self, path: AttrPath) -> ValuePath:
+        inner = self.bracket()
+        sub = self.sub_attribute()
+        if sub is None:
+            return ValuePath(path, inner)
+        return ValuePath(path, inner, self.comparison(AttrPath(sub)))
+
+    def bracket(self) -> Filter:
+        """``[valFilter]``: sub-attribute comparisons of one value, never nested."""
         opening = self.advance()
         with self.nested(opening):
             inner = self.disjunction(inside=True)
         self.expect("]", f"']' to close the '[' at offset {opening.pos}")
+        return inner
+
+    def sub_attribute(self) -> str | None:
+        """The ``.subAttr`` after ``]``, or ``None`` when there is none."""
         token = self.peek()
         if token.kind != "word" or not token.text.startswith("."):
-            return ValuePath(path, inner)
+            return None
         self.advance()
         if not _NAME.fullmatch(token.text[1:]):
             raise self.fail(token, "a sub-attribute name after ']'")
-        return ValuePath(path, inner, self.comparison(AttrPath(token.text[1:])))
+        return token.text[1:]
+
+    def patch_path(self) -> tuple[str, Filter | None, str | None]:
+        """``attrPath`` or ``valuePath [subAttr]`` (RFC 7644 section 3.5.2, ABNF ``PATH``)."""
+        head = self.advance()
+        if head.kind != "word":
+            raise InvalidPath(f"Invalid path: expected an attribute name, found {_describe(head)}.")
+        node = sub = None
+        if self.peek().kind == "[":
+            if not any(token.kind == "]" for token in self.tokens):
+                raise InvalidPath(f"Invalid path: the '[' at offset {self.peek().pos} is not closed.")
+            node = self.bracket()
+            tail = self.peek()
+            if tail.kind == "word" and tail.text.startswith(".") and _NAME.fullmatch(tail.text[1:]):
+                sub = self.advance().text[1:]
+        if self.peek().kind != "end":
+            raise InvalidPath(f"Invalid path: unexpected {_describe(self.peek())}.")
+        return head.text, node, sub
 
     def comparison(self, path: AttrPath) -> Comparison:
         token = self.advance()
@@ -705,3 +740,197 @@ def parse_attribute_list(text: str, *, max_length: int = MAX_FILTER_LENGTH) -> l
         if path not in paths:
             paths.append(path)
     return paths
+
+
+# -- PATCH paths (RFC 7644 section 3.5.2) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatchPath:
+    """A parsed PATCH ``path``: ``[urn:]attribute[[filter]][.sub_attribute]``.
+
+    The bracketed filter is the same AST as a query filter's value path, so one
+    grammar serves ``GET ?filter=`` and PATCH.  ``urn`` is the schema URN that
+    prefixed the path (canonical spelling) or ``None``; names keep the client's
+    spelling until resolved against a schema.
+    """
+
+    attribute: str
+    sub_attribute: str | None = None
+    filter: Filter | None = None
+    urn: str | None = None
+
+
+def parse_path(path: object, urns: Iterable[str] = (), *, max_depth: int = MAX_FILTER_DEPTH) -> PatchPath:
+    """Parse a PATCH ``path`` (RFC 7644 section 3.5.2, ABNF ``PATH``).
+
+    ``urns`` are the schema URNs that may prefix the path, matched leniently
+    (case, a missing ``:`` before the resource name, ``.`` as the separator).
+    Raises 400 ``invalidPath`` for the path itself, ``invalidFilter`` for the
+    bracketed filter.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise InvalidPath("The path must be a non-empty string.")
+    text = _check_text(path, MAX_FILTER_LENGTH, InvalidPath, "path").strip()
+    urn = None
+    split = split_urn_prefix(text, urns)
+    if split is not None:
+        urn, text = split
+        if not text:
+            raise InvalidPath(f"The path '{_shown(path)}' names a schema, not an attribute.")
+    head, node, sub = _Parser(text, max_depth).patch_path()
+    names = head.split(".")
+    if len(names) > (1 if node is not None else 2) or not all(_NAME.fullmatch(name) for name in names):
+        raise InvalidPath(f"Invalid attribute name in path '{_shown(path)}'.")
+    if node is None and len(names) == 2:
+        return PatchPath(names[0], names[1], None, urn)
+    return PatchPath(head, sub, node, urn)
+
+
+# -- evaluation in memory (value filters of PATCH paths) -------------------------------------
+
+
+def get_ci(mapping: Mapping[str, Any], name: str) -> Any:
+    """``mapping[name]`` ignoring the key's case (RFC 7643 section 2.1); ``None`` when absent."""
+    if name in mapping:
+        return mapping[name]
+    lowered = name.lower()
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.lower() == lowered:
+            return value
+    return None
+
+
+def literal(value: Value | None) -> Any:
+    """The Python value of a comparison literal: numbers as ``int``/``float``, unquoted words as strings."""
+    if value is None:
+        return None
+    if value.type == "number":
+        number = float(value.value)
+        return int(value.value) if re.fullmatch(r"-?[0-9]+", value.value) else number
+    return value.value
+
+
+def _parse_datetime(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _ordered(actual: Any, expected: Any, op: str, case_exact: bool) -> bool:
+    if isinstance(actual, bool) or isinstance(expected, bool) or actual is None or expected is None:
+        raise InvalidFilter(f"The operator '{op}' is not defined for booleans or null.")
+    left: Any
+    right: Any
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        left, right = actual, expected
+    elif isinstance(actual, str) and isinstance(expected, str):
+        left_dt, right_dt = _parse_datetime(actual), _parse_datetime(expected)
+        if left_dt is not None and right_dt is not None and (left_dt.tzinfo is None) == (right_dt.tzinfo is None):
+            left, right = left_dt, right_dt
+        else:
+            left, right = (actual, expected) if case_exact else (actual.lower(), expected.lower())
+    else:
+        return False
+    return bool({"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[op])
+
+
+_STRING_OPS: dict[str, Callable[[str, str], bool]] = {
+    "eq": str.__eq__,
+    "ne": str.__ne__,
+    "co": str.__contains__,
+    "sw": str.startswith,
+    "ew": str.endswith,
+}
+
+
+def _compare_one(actual: Any, op: str, expected: Any, case_exact: bool) -> bool:
+    if op in ("gt", "ge", "lt", "le"):
+        return _ordered(actual, expected, op, case_exact)
+    if isinstance(actual, str) and isinstance(expected, str):
+        if not case_exact:
+            actual, expected = actual.lower(), expected.lower()
+        return _STRING_OPS[op](actual, expected)
+    if op in ("co", "sw", "ew"):
+        return False
+    same = actual == expected and isinstance(actual, bool) == isinstance(expected, bool)
+    return same if op == "eq" else not same
+
+
+def _resolve(element: Any, dotted: str) -> Any:
+    value = element
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = get_ci(value, part)
+    return value
+
+
+def matches(node: Filter, element: Any, case_exact: Callable[[str], bool] = lambda _name: False) -> bool:
+    """Whether ``element`` (one value of a complex attribute) satisfies ``node`` (RFC 7644 section 3.4.2.2).
+
+    ``case_exact(name)`` tells whether string comparisons on that sub-attribute
+    are case-sensitive; by default they are not.  A missing value is "not equal"
+    to anything, as in :func:`filter_to_q`.
+    """
+    if isinstance(node, Logical):
+        results = (matches(operand, element, case_exact) for operand in node.operands)
+        return all(results) if node.op == "and" else any(results)
+    if isinstance(node, Not):
+        return not matches(node.operand, element, case_exact)
+    if isinstance(node, ValuePath):
+        raise InvalidFilter("Value filters cannot be nested.")
+    actual = _resolve(element, node.path.text)
+    if node.op == "pr":
+        return actual not in (None, "", [], {})
+    values = actual if isinstance(actual, list) else [actual]
+    expected, exact = literal(node.value), case_exact(node.path.text)
+    if node.op == "ne":
+        return not any(_compare_one(v, "eq", expected, exact) for v in values)
+    return any(_compare_one(v, node.op, expected, exact) for v in values)
+
+
+def equality_template(node: Filter) -> dict[str, Any] | None:
+    """The sub-attribute values a filter of ``eq`` joined by ``and`` pins down, else ``None``.
+
+    ``emails[type eq "work"]`` pins ``{"type": "work"}``: what a new value must
+    hold to be the one the path names.
+    """
+    if isinstance(node, Comparison) and node.op == "eq" and "." not in node.path.text:
+        return {node.path.text: literal(node.value)}
+    if isinstance(node, Logical) and node.op == "and":
+        result: dict[str, Any] = {}
+        for operand in node.operands:
+            part = equality_template(operand)
+            if part is None:
+                return None
+            result.update(part)
+        return result
+    return None
+
+
+def equality_values(node: Filter, attribute: str) -> list[Any] | None:
+    """Values of ``attribute eq v`` joined by ``or`` (``value eq "a" or value eq "b"``), else ``None``."""
+    if isinstance(node, Comparison) and node.op == "eq" and node.path.text.lower() == attribute.lower():
+        return [literal(node.value)]
+    if isinstance(node, Logical) and node.op == "or":
+        result: list[Any] = []
+        for operand in node.operands:
+            part = equality_values(operand, attribute)
+            if part is None:
+                return None
+            result.extend(part)
+        return result
+    return None
+
+
+def filter_attributes(node: Filter) -> list[str]:
+    """Every attribute path a filter mentions, in order."""
+    if isinstance(node, Comparison):
+        return [node.path.text]
+    if isinstance(node, Not):
+        return filter_attributes(node.operand)
+    if isinstance(node, ValuePath):
+        return [node.path.text]
+    return [name for operand in node.operands for name in filter_attributes(operand)]

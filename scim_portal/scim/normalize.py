@@ -1,10 +1,12 @@
 """Incoming resource bodies (POST and PUT) to canonical dicts (RFC 7643 sections 2-4, RFC 7644 3.3/3.5.1).
 
-Parsing is lenient whatever identity provider sends the request: attribute
-names in any case, ``"True"``/``"False"`` strings for booleans, single values
-for multi-valued attributes, the Enterprise ``manager`` as a string, object or
-one-element list, JSON-encoded role values, nulls meaning "no value" and
-unknown attributes ignored.  Anything that cannot be made sense of raises a
+Parsing follows RFC 7643 and is lenient where the RFC leaves room: attribute
+names in any case (section 2.1), single values for multi-valued attributes, a
+bare value for a complex attribute with a ``value`` sub-attribute (the
+Enterprise ``manager`` as a string), JSON-encoded role values, nulls meaning
+"no value" and unknown attributes ignored.  What only one IdP sends (booleans
+as strings, capitalised PATCH ops) is rewritten by its dialect in
+``scim_portal.idp`` before it gets here.  Anything that cannot be made sense of raises a
 :class:`~scim_portal.exceptions.ScimError` (400), never another exception.
 
 The canonical form: core attributes at the top level under the schema's
@@ -117,11 +119,10 @@ def _bad(label: str, expected: str) -> InvalidValue:
 
 
 def _boolean(value: Any, label: str) -> bool:
+    """A JSON ``true``/``false`` (RFC 7643 2.3.2); IdPs that send strings have their dialect convert them."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise _bad(label, "a boolean")
+    raise _bad(label, "a boolean (true or false)")
 
 
 def _integer(value: Any, label: str) -> int:

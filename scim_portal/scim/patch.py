@@ -28,7 +28,7 @@ from scim_portal.exceptions import (
     NoTarget,
     TooMany,
 )
-from scim_portal.scim import paths
+from scim_portal.scim import filters
 from scim_portal.scim.normalize import (
     DEFAULT_LIMITS,
     MEMBERS,
@@ -101,6 +101,68 @@ class MembershipDelta:
             self.add, self.remove, self.remove_all = [], [], True
 
 
+@dataclass(frozen=True)
+class Operation:
+    """One PATCH operation (RFC 7644 3.5.2) as sent: ``op`` and ``path`` unchanged, ``has_value``
+    telling an absent ``value`` from ``"value": null``.  IdP dialects rewrite these into RFC shape."""
+
+    op: str
+    path: str | None = None
+    value: Any = None
+    has_value: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"op": self.op}
+        if self.path is not None:
+            result["path"] = self.path
+        if self.has_value:
+            result["value"] = self.value
+        return result
+
+
+def read_operation(raw: Any) -> Operation | None:
+    """An operation object read with its keys in any case (RFC 7643 2.1); ``None`` when malformed."""
+    if not isinstance(raw, Mapping):
+        return None
+    _, op = _get_ci(raw, "op")
+    _, path = _get_ci(raw, "path")
+    has_value, value = _get_ci(raw, "value")
+    if not isinstance(op, str) or (path is not None and not isinstance(path, str)):
+        return None
+    return Operation(op, path, value, has_value)
+
+
+def normalize_operation(raw: Any) -> tuple[str, str | None, Any]:
+    """``(op, path, value)`` of one operation object, whatever its spelling: ``op`` lower-cased and
+    stripped, ``path`` stripped (``None`` when absent or not a string).  For readers of requests
+    (logging, redaction); applying a PATCH validates each operation strictly."""
+    if not isinstance(raw, Mapping):
+        return "", None, None
+    _, op = _get_ci(raw, "op")
+    _, path = _get_ci(raw, "path")
+    _, value = _get_ci(raw, "value")
+    op_name = op.strip().lower() if isinstance(op, str) else ""
+    return op_name, (path.strip() or None) if isinstance(path, str) else None, value
+
+
+def operations_in(body: Any) -> list[Operation | Any] | None:
+    """The operations of a PatchOp body, each read as an :class:`Operation` or, when malformed,
+    left as sent (for :func:`apply_patch` to report); ``None`` when there is no operation list."""
+    if not isinstance(body, Mapping):
+        return None
+    _, raw = _get_ci(body, "operations")
+    if not isinstance(raw, list):
+        return None
+    return [read_operation(item) or item for item in raw]
+
+
+def with_operations(body: Mapping[str, Any], operations: Sequence[Operation | Any]) -> dict[str, Any]:
+    """``body`` with its ``Operations`` replaced (malformed ones kept as they were)."""
+    key = next((k for k in body if isinstance(k, str) and k.lower() == "operations"), "Operations")
+    items = [operation.to_dict() if isinstance(operation, Operation) else operation for operation in operations]
+    return {**body, key: items}
+
+
 @dataclass
 class PatchResult:
     """The outcome of :func:`apply_patch`."""
@@ -117,7 +179,7 @@ class _Where:
     """A resolved operation target."""
 
     target: Target
-    filter: paths.Filter | None = None
+    filter: filters.Filter | None = None
 
     @property
     def attribute(self) -> Attribute:
@@ -199,7 +261,7 @@ class _Patcher:
     # --- resolution ---------------------------------------------------------------------------
 
     def resolve(self, raw: str) -> _Where | None:
-        parsed = paths.parse_path(raw, self.resource_type.schema_urns)
+        parsed = filters.parse_path(raw, self.resource_type.schema_urns)
         found = self.resource_type.find_attribute(parsed.attribute, parsed.urn)
         if found is None:
             self.ignored.append(raw)
@@ -218,10 +280,10 @@ class _Patcher:
         return _Where(Target(urn, attribute, sub, extension), parsed.filter)
 
     @staticmethod
-    def check_filter(attribute: Attribute, node: paths.Filter) -> None:
+    def check_filter(attribute: Attribute, node: filters.Filter) -> None:
         if not attribute.is_complex:
             raise InvalidPath(f"'{attribute.name}' is not complex and cannot be filtered.")
-        for name in paths.filter_attributes(node):
+        for name in filters.filter_attributes(node):
             if attribute.sub_attribute(name.partition(".")[0]) is None:
                 raise InvalidFilter(f"'{attribute.name}' has no sub-attribute '{name}'.")
 
@@ -276,10 +338,8 @@ class _Patcher:
     def apply_whole(self, op: str, container: dict[str, Any], where: _Where, value: Any, has_value: bool) -> None:
         attribute, label = where.attribute, where.target.label
         if op == "remove":
-            if has_value and value is not None and attribute.multi_valued:
-                self.remove_values(container, attribute, value)
-            else:
-                container.pop(attribute.name, None)
+            _no_value_to_remove(where, value)
+            container.pop(attribute.name, None)
             return
         new = coerce_value(attribute, value, label, self.ignored)
         if attribute.required and (new is None or new == ""):
@@ -294,16 +354,6 @@ class _Patcher:
         elif attribute.is_complex and not attribute.multi_valued and isinstance(current, dict):
             new = _merge_complex(current, new)
         container[attribute.name] = new
-
-    def remove_values(self, container: dict[str, Any], attribute: Attribute, value: Any) -> None:
-        """``remove`` with a value on a multi-valued attribute: drop those values (Entra's legacy form)."""
-        doomed = coerce_value(attribute, value, attribute.name, []) or []
-        current = container.get(attribute.name)
-        if not isinstance(current, list):
-            return
-        keys = [_identity(item) for item in doomed]
-        kept = [item for item in current if _identity(item) not in keys]
-        _set_or_pop(container, attribute.name, kept)
 
     def apply_sub(self, op: str, container: dict[str, Any], where: _Where, value: Any) -> None:
         """``name.givenName``, ``manager.value``; on a multi-valued attribute every value is edited."""
@@ -333,7 +383,7 @@ class _Patcher:
         if where.filter is not None:
             if op != "remove":
                 raise InvalidPath("Members can be added or replaced only through the 'members' path.")
-            ids = paths.equality_values(where.filter, "value")
+            ids = filters.equality_values(where.filter, "value")
             if ids is None or not all(isinstance(i, str | int) and not isinstance(i, bool) for i in ids):
                 raise InvalidFilter("Only 'value eq \"id\"' (joined by 'or') can select members.")
             self.delta.remove_ids([str(i) for i in ids])
@@ -342,9 +392,8 @@ class _Patcher:
             self.delta.add_ids(member_ids(value))
         elif op == "replace":
             self.delta.replace_ids(member_ids(value))
-        elif has_value and value not in (None, []):
-            self.delta.remove_ids(member_ids(value))
         else:
+            _no_value_to_remove(where, value)
             self.delta.clear()
 
 
@@ -357,7 +406,7 @@ class _FilteredEdit:
         self.where = where
         self.attribute = where.attribute
         assert where.filter is not None
-        self.filter: paths.Filter = where.filter
+        self.filter: filters.Filter = where.filter
 
     def case_exact(self, name: str) -> bool:
         sub = self.attribute.sub_attribute(name.partition(".")[0])
@@ -369,13 +418,16 @@ class _FilteredEdit:
             items = [dict(item) for item in current if isinstance(item, dict)] if isinstance(current, list) else []
         else:
             items = [dict(current)] if isinstance(current, dict) else []
-        hits = [i for i, item in enumerate(items) if paths.matches(self.filter, item, self.case_exact)]
+        hits = [i for i, item in enumerate(items) if filters.matches(self.filter, item, self.case_exact)]
         if op == "remove":
             items = self.remove(items, hits)
         elif hits:
             for index in hits:
                 items[index] = self.edit(op, items[index], value)
             items = _prefer(items, hits)
+        elif op == "replace":
+            # RFC 7644 3.5.2.3: a value filter that matches nothing is noTarget for replace.
+            raise NoTarget(f"No value of '{self.attribute.name}' matches the filter.")
         else:
             items = _prefer([*items, self.create(value)], [len(items)])
         items = [item for item in items if item]
@@ -414,7 +466,7 @@ class _FilteredEdit:
         return {**template, **self.coerce_item(value)}
 
     def template(self) -> dict[str, Any]:
-        raw = paths.equality_template(self.filter) or {}
+        raw = filters.equality_template(self.filter) or {}
         result: dict[str, Any] = {}
         for name, literal in raw.items():
             sub = self.attribute.sub_attribute(name)
@@ -433,6 +485,20 @@ class _FilteredEdit:
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def _no_value_to_remove(where: _Where, value: Any) -> None:
+    """RFC 7644 3.5.2.2: ``remove`` takes no value; removing by value is a filter's job.
+
+    Read literally, ``remove members`` with a value list would empty the group: refuse it
+    rather than guess (the Entra ID dialect rewrites its legacy form into a filter).
+    """
+    if where.attribute.multi_valued and value not in (None, [], {}):
+        name = where.attribute.name
+        raise InvalidValue(
+            f"'remove' takes no 'value' (RFC 7644 3.5.2.2); to remove some values of '{name}', "
+            f"use a path like {name}[value eq \"...\"]."
+        )
+
+
 def _edit_sub(item: dict[str, Any], op: str, sub: Attribute, value: Any, label: str) -> None:
     if op == "remove":
         item.pop(sub.name, None)
@@ -443,14 +509,6 @@ def _edit_sub(item: dict[str, Any], op: str, sub: Attribute, value: Any, label: 
             item.pop(sub.name, None)
         return
     item[sub.name] = coerced
-
-
-def _identity(item: Any) -> Any:
-    """What makes two values of a multi-valued attribute the same value."""
-    if isinstance(item, dict) and "value" in item:
-        value = item["value"]
-        return ("value", value.lower() if isinstance(value, str) else value)
-    return ("item", repr(sorted(item.items())) if isinstance(item, dict) else repr(item))
 
 
 def _append_unique(current: list[Any], new: list[Any]) -> list[Any]:
@@ -514,13 +572,12 @@ def _operation(raw: Any, index: int) -> tuple[str, str | None, Any, bool]:
     if not isinstance(raw, Mapping):
         raise InvalidSyntax(f"Operation {index} must be an object.")
     _, op = _get_ci(raw, "op")
-    if not isinstance(op, str) or op.strip().lower() not in OPS:
-        raise InvalidSyntax(f"Operation {index}: 'op' must be add, replace or remove.")
+    if op not in OPS:
+        raise InvalidSyntax(f"Operation {index}: 'op' must be add, replace or remove (RFC 7644 3.5.2).")
     _, path = _get_ci(raw, "path")
     if path is not None and not isinstance(path, str):
         raise InvalidPath(f"Operation {index}: 'path' must be a string.")
     has_value, value = _get_ci(raw, "value")
-    op = op.strip().lower()
     if op != "remove" and not has_value:
         raise InvalidValue(f"Operation {index}: '{op}' needs a 'value'.")
     return op, (path if path and path.strip() else None), value, has_value

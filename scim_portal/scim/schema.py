@@ -487,7 +487,6 @@ GROUP_SCHEMA = Schema(
                     mutability=_IMM,
                     reference_types=("User", "Group"),
                 ),
-                _s("display", "The member's display name.", mutability=_RO),
                 _s("type", "The member's resource type.", mutability=_IMM, canonical_values=("User", "Group")),
             ),
         ),

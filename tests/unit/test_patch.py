@@ -19,6 +19,8 @@ from scim_portal.exceptions import (
     ScimError,
     TooMany,
 )
+from scim_portal.idp.base import Dialect
+from scim_portal.idp.entra import EntraDialect
 from scim_portal.scim import schema as s
 from scim_portal.scim.patch import MembershipDelta, apply_patch
 
@@ -42,8 +44,13 @@ def base_group() -> dict:
     return {"schemas": [s.GROUP_URN], "id": "g-1", "displayName": "Staff"}
 
 
-def patch(resource: dict, *ops: dict, resource_type: s.ResourceType = s.USER, **kwargs: object):
-    return apply_patch(resource, {"schemas": [PATCH], "Operations": list(ops)}, resource_type, **kwargs)
+def patch(resource: dict, *ops: dict, resource_type: s.ResourceType = s.USER, dialect: Dialect | None = None,
+          **kwargs: object):
+    """The RFC engine; with ``dialect``, the body first goes through that IdP's rewrites (as the view does)."""
+    body = {"schemas": [PATCH], "Operations": list(ops)}
+    if dialect is not None:
+        body = dialect.prepare_patch(body, resource_type.with_extensions(kwargs.get("extensions", ())))  # type: ignore[arg-type]
+    return apply_patch(resource, body, resource_type, **kwargs)
 
 
 def user_patch(*ops: dict):
@@ -52,6 +59,17 @@ def user_patch(*ops: dict):
 
 def group_patch(*ops: dict) -> MembershipDelta:
     return patch(base_group(), *ops, resource_type=s.GROUP).members
+
+
+ENTRA = EntraDialect()
+
+
+def entra_user_patch(*ops: dict):
+    return patch(base_user(), *ops, dialect=ENTRA)
+
+
+def entra_group_patch(*ops: dict) -> MembershipDelta:
+    return patch(base_group(), *ops, resource_type=s.GROUP, dialect=ENTRA).members
 
 
 # --- envelope ---------------------------------------------------------------------------------
@@ -77,8 +95,10 @@ def test_too_many_operations() -> None:
 
 
 @pytest.mark.parametrize("op", ["Add", "REPLACE", "replace "])
-def test_op_case_insensitive(op: str) -> None:
-    assert user_patch({"op": op, "path": "title", "value": "X"}).resource["title"] == "X"
+def test_op_is_lower_case_and_entra_capitals_are_rewritten(op: str) -> None:
+    with pytest.raises(InvalidSyntax):
+        user_patch({"op": op, "path": "title", "value": "X"})
+    assert entra_user_patch({"op": op, "path": "title", "value": "X"}).resource["title"] == "X"
 
 
 def test_unknown_op_and_missing_value() -> None:
@@ -115,7 +135,7 @@ def test_input_not_mutated_and_changed_flag() -> None:
     result = patch(resource, {"op": "replace", "path": "name.givenName", "value": "Babs"})
     assert resource == snapshot
     assert result.changed and result.resource["name"] == {"givenName": "Babs", "familyName": "Jensen"}
-    assert not patch(resource, {"op": "replace", "path": "active", "value": "True"}).changed
+    assert not patch(resource, {"op": "replace", "path": "active", "value": True}).changed
 
 
 def test_atomic_on_error() -> None:
@@ -127,9 +147,17 @@ def test_atomic_on_error() -> None:
 
 
 def test_boolean_string_and_wrong_type() -> None:
-    assert user_patch({"op": "Replace", "path": "active", "value": "False"}).resource["active"] is False
     with pytest.raises(InvalidValue, match="active"):
-        user_patch({"op": "replace", "path": "active", "value": "nope"})
+        user_patch({"op": "replace", "path": "active", "value": "False"})  # RFC 7643 2.3.2: JSON booleans
+    assert entra_user_patch({"op": "Replace", "path": "active", "value": "False"}).resource["active"] is False
+    primary = entra_user_patch({"op": "replace", "path": 'emails[type eq "home"].primary', "value": "True"})
+    assert [e.get("primary") for e in primary.resource["emails"]] == [None, True]
+    for dialect in (None, ENTRA):
+        with pytest.raises(InvalidValue, match="active"):
+            patch(base_user(), {"op": "replace", "path": "active", "value": "nope"}, dialect=dialect)
+        # a string attribute keeps the string "True"
+        assert patch(base_user(), {"op": "replace", "path": "title", "value": "True"},
+                     dialect=dialect).resource["title"] == "True"
 
 
 def test_attribute_names_any_case_and_core_urn_prefix() -> None:
@@ -188,9 +216,12 @@ def test_remove_simple_and_required() -> None:
 
 
 def test_remove_multi_valued_values_by_value() -> None:
-    result = user_patch({"op": "remove", "path": "emails", "value": [{"value": "B@HOME.test"}]})
+    with pytest.raises(InvalidValue, match="takes no 'value'"):  # RFC 7644 3.5.2.2: remove has no value
+        user_patch({"op": "remove", "path": "emails", "value": [{"value": "B@HOME.test"}]})
+    result = entra_user_patch({"op": "remove", "path": "emails", "value": [{"value": "B@HOME.test"}]})
     assert [e["value"] for e in result.resource["emails"]] == ["b@work.test"]
     assert "emails" not in user_patch({"op": "remove", "path": "emails"}).resource
+    assert "emails" not in user_patch({"op": "remove", "path": "emails", "value": []}).resource
 
 
 @pytest.mark.parametrize("path", ["id", "meta", "groups", "meta.created", f"{ENT}:manager.displayName"])
@@ -232,7 +263,11 @@ def test_replace_filtered_sub_attribute() -> None:
 
 
 def test_replace_and_add_filtered_create_when_missing() -> None:
-    result = user_patch(
+    with pytest.raises(NoTarget):  # RFC 7644 3.5.2.3
+        user_patch({"op": "replace", "path": 'phoneNumbers[type eq "mobile"].value', "value": "555"})
+    added = user_patch({"op": "add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "555"})
+    assert added.resource["phoneNumbers"] == [{"type": "mobile", "value": "555"}]
+    result = entra_user_patch(
         {"op": "replace", "path": 'phoneNumbers[type eq "mobile"].value', "value": "555"},
         {"op": "add", "path": 'addresses[type eq "work"].locality', "value": "Oslo"},
     )
@@ -335,7 +370,7 @@ def test_no_path_keys_are_paths() -> None:
                 "name.givenName": "Kkom",
                 f"{ENT}:employeeNumber": "Aklq",
                 ENT: {"division": "D"},
-                "active": "false",
+                "active": False,
             },
         }
     )
@@ -349,7 +384,7 @@ def test_no_path_keys_are_paths() -> None:
 
 def test_roles_json_string_value() -> None:
     value = [{"value": '{"id":"r1","value":"Admin","displayName":"Admin"}'}]
-    result = user_patch({"op": "Add", "path": "roles", "value": value})
+    result = user_patch({"op": "add", "path": "roles", "value": value})
     assert result.resource["roles"] == [{"value": "Admin", "display": "Admin"}]
 
 
@@ -366,7 +401,9 @@ def test_members_add_accepts_shapes() -> None:
 def test_members_replace_remove_all_and_filters() -> None:
     assert group_patch({"op": "replace", "path": "members", "value": [{"value": "a"}]}).replace == ["a"]
     assert group_patch({"op": "remove", "path": "members"}) == MembershipDelta(remove_all=True)
-    assert group_patch({"op": "Remove", "path": "members", "value": [{"value": "x"}]}).remove == ["x"]
+    with pytest.raises(InvalidValue, match="takes no 'value'"):  # never read as "remove them all"
+        group_patch({"op": "remove", "path": "members", "value": [{"value": "x"}]})
+    assert entra_group_patch({"op": "Remove", "path": "members", "value": [{"value": "x"}]}).remove == ["x"]
     delta = group_patch({"op": "remove", "path": 'members[value eq "a" or value eq "b"]'})
     assert delta.remove == ["a", "b"]
     with pytest.raises(InvalidFilter):
@@ -444,7 +481,7 @@ def test_entra_legacy_user_update() -> None:
             {"op": "Replace", "path": "active", "value": "False"},
         ],
     }
-    result = apply_patch(base_user(), body, s.USER)
+    result = apply_patch(base_user(), ENTRA.prepare_patch(body, s.USER), s.USER)
     assert result.resource == {
         "schemas": [s.USER_URN, ENT],
         "id": "u-1",
@@ -483,36 +520,40 @@ def test_entra_flagged_no_path_paths() -> None:
 
 def test_entra_email_created_when_absent() -> None:
     resource = {"schemas": [s.USER_URN], "id": "u", "userName": "x"}
-    result = patch(resource, {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "x@y"})
+    result = patch(resource, {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "x@y"}, dialect=ENTRA)
     assert result.resource["emails"] == [{"type": "work", "value": "x@y"}]
 
 
 def test_entra_manager_shapes() -> None:
-    add = user_patch({"op": "Add", "path": "manager", "value": [{"$ref": "http://x/scim/Users/m-9", "value": "m-9"}]})
+    manager = [{"$ref": "http://x/scim/Users/m-9", "value": "m-9"}]
+    add = entra_user_patch({"op": "Add", "path": "manager", "value": manager})
     assert add.resource[ENT]["manager"] == {"value": "m-9", "$ref": "http://x/scim/Users/m-9"}
-    replace = user_patch({"op": "Replace", "path": f"{ENT}:manager", "value": "m-8"})
+    replace = entra_user_patch({"op": "Replace", "path": f"{ENT}:manager", "value": "m-8"})
     assert replace.resource[ENT]["manager"] == {"value": "m-8"}
     remove = user_patch({"op": "remove", "path": 'manager[value eq "m-1"]'})
     assert "manager" not in remove.resource[ENT]
 
 
 def test_entra_deactivate_boolean() -> None:
-    assert user_patch({"op": "Replace", "path": "active", "value": False}).resource["active"] is False
+    assert entra_user_patch({"op": "Replace", "path": "active", "value": False}).resource["active"] is False
 
 
 def test_entra_group_operations() -> None:
     assert (
-        patch(base_group(), {"op": "Replace", "path": "displayName", "value": "new"}, resource_type=s.GROUP).resource[
+        patch(base_group(), {"op": "Replace", "path": "displayName", "value": "new"}, resource_type=s.GROUP,
+              dialect=ENTRA).resource[
             "displayName"
         ]
         == "new"
     )
-    assert group_patch({"op": "Add", "path": "members", "value": [{"$ref": None, "value": "f648"}]}).add == ["f648"]
-    assert group_patch({"op": "Remove", "path": "members", "value": [{"value": "u1091"}]}) == MembershipDelta(
+    assert entra_group_patch({"op": "Add", "path": "members", "value": [{"$ref": None, "value": "f648"}]}).add == [
+        "f648"]
+    assert entra_group_patch({"op": "Remove", "path": "members", "value": [{"value": "u1091"}]}) == MembershipDelta(
         remove=["u1091"]
     )
-    assert group_patch({"op": "remove", "path": 'members[value eq "7f4b"]'}) == MembershipDelta(remove=["7f4b"])
-    assert group_patch({"op": "Add", "path": "members", "value": "bare-id"}).add == ["bare-id"]
+    assert entra_group_patch({"op": "remove", "path": 'members[value eq "7f4b"]'}) == MembershipDelta(
+        remove=["7f4b"])
+    assert entra_group_patch({"op": "Add", "path": "members", "value": "bare-id"}).add == ["bare-id"]
 
 
 # --- fuzz -------------------------------------------------------------------------------------
@@ -567,10 +608,22 @@ _ops = st.fixed_dictionaries(
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(_ops | _values, max_size=5), st.sampled_from([s.USER, s.GROUP]))
-def test_fuzz_only_scim_errors(operations: list, resource_type: s.ResourceType) -> None:
+@given(st.lists(_ops | _values, max_size=5), st.sampled_from([s.USER, s.GROUP]), st.sampled_from([None, ENTRA]))
+def test_fuzz_only_scim_errors(operations: list, resource_type: s.ResourceType, dialect: Dialect | None) -> None:
+    """Neither the engine nor a dialect's rewrites raise anything but a SCIM error."""
     resource = base_user() if resource_type is s.USER else base_group()
     snapshot = copy.deepcopy(resource)
+    body: object = {"Operations": operations}
     with contextlib.suppress(ScimError):
-        apply_patch(resource, {"Operations": operations}, resource_type)
+        if dialect is not None:
+            body = dialect.prepare_patch(body, resource_type)
+        apply_patch(resource, body, resource_type)
     assert resource == snapshot
+
+
+def test_dialect_keeps_a_malformed_operation_for_the_engine_to_name() -> None:
+    body = {"Operations": [{"op": "Replace", "path": "title", "value": "X"}, {"op": 5}]}
+    prepared = ENTRA.prepare_patch(body, s.USER)
+    assert prepared["Operations"] == [{"op": "replace", "path": "title", "value": "X"}, {"op": 5}]
+    with pytest.raises(InvalidSyntax, match="Operation 1"):
+        apply_patch(base_user(), prepared, s.USER)

@@ -1,0 +1,149 @@
+"""IdP dialects: what each carries, the registry setting and its checks, and no IdP test outside idp/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from scim_portal.conf import app_settings
+from scim_portal.idp import BUILT_IN, get_dialect, registry
+from scim_portal.idp.base import Dialect, OAuthDefaults
+from scim_portal.idp.entra import EntraDialect
+from scim_portal.idp.generic import GenericDialect
+from scim_portal.idp.okta import OktaDialect
+from scim_portal.models import IdentityProvider, Integration
+from scim_portal.models.integration import provider_choices
+from tests.protocol import create_group, create_user, patch_body
+
+PACKAGE = Path(__file__).resolve().parent.parent / "scim_portal"
+#: An IdP decided by comparing the provider, anywhere but in the dialects.
+PROVIDER_TEST = re.compile(
+    r"provider\s*[!=]=|[!=]=\s*IdentityProvider\.|IdentityProvider\.\w+\s*[!=]=|provider\s+(?:not\s+)?in\b"
+)
+
+
+class KeycloakDialect(Dialect):
+    """A host's dialect: RFC behaviour, but group PATCH answers with the group."""
+
+    name = "keycloak"
+    label = "Keycloak"
+    group_patch_status = 200
+
+
+def test_no_provider_comparison_outside_idp():
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}"
+        for path in PACKAGE.rglob("*.py")
+        if "idp" not in path.relative_to(PACKAGE).parts[:1] and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if PROVIDER_TEST.search(line)
+    ]
+    assert offenders == [], "IdP quirks belong in scim_portal/idp/: " + "; ".join(offenders)
+
+
+def test_the_provider_test_would_catch_the_old_decision():
+    assert PROVIDER_TEST.search("generic = integration.provider == IdentityProvider.GENERIC")
+    assert PROVIDER_TEST.search("if IdentityProvider.ENTRA == integration.provider:")
+    assert not PROVIDER_TEST.search("dialect=context.integration.provider if context else ''")
+
+
+def test_built_in_dialects_and_fallback():
+    assert registry() == BUILT_IN
+    assert isinstance(get_dialect("entra"), EntraDialect)
+    assert isinstance(get_dialect("okta"), OktaDialect)
+    assert isinstance(get_dialect("no-such-idp"), GenericDialect)
+    assert {key for key, _label in provider_choices()} == set(IdentityProvider.values)
+
+
+def test_oauth_defaults_per_dialect(settings):
+    okta = OktaDialect().oauth_defaults()
+    assert okta.grant_type == "authorization-code"  # Okta's FAQ: no client credentials
+    assert okta.redirect_uris == tuple(app_settings.OAUTH_REDIRECT_URI_TEMPLATES)
+    assert EntraDialect().oauth_defaults() == OAuthDefaults("client-credentials", ())  # no Okta callbacks
+    assert GenericDialect().oauth_defaults() == OAuthDefaults("client-credentials", ())
+
+
+# -- the registry setting ------------------------------------------------------------------
+
+
+@pytest.fixture
+def keycloak(settings, make_integration, scim_for):
+    settings.SCIM_PORTAL = {"DIALECTS": {"keycloak": "tests.test_dialects.KeycloakDialect"}}
+    return scim_for(make_integration("keycloak"))
+
+
+def test_custom_dialect_is_stored_chosen_and_used(keycloak):
+    integration = Integration.objects.get(provider="keycloak")
+    integration.full_clean()  # a registered key is a valid choice
+    assert ("keycloak", "Keycloak") in provider_choices()
+    assert isinstance(integration.dialect, KeycloakDialect)
+    user_id = create_user(keycloak, "kc@example.com")["id"]
+    group = create_group(keycloak, "KC")
+    response = keycloak.patch(f"Groups/{group['id']}", patch_body(
+        {"op": "add", "path": "members", "value": [{"value": user_id}]}))
+    assert response.status_code == 200  # the dialect's choice
+    assert [m["value"] for m in response.json_body["members"]] == [user_id]
+
+
+def test_unregistered_provider_is_not_a_valid_choice(settings, make_integration):
+    integration = make_integration(IdentityProvider.GENERIC)
+    integration.provider = "keycloak"
+    with pytest.raises(ValidationError, match="provider"):
+        integration.full_clean()
+
+
+def test_base_dialect_is_strict_rfc(settings, make_integration, scim_for):
+    """Registered as is, the base class takes RFC 7644 shapes only: Entra's legacy ones get 400."""
+    settings.SCIM_PORTAL = {"DIALECTS": {"rfc": "scim_portal.idp.base.Dialect"}}
+    strict = scim_for(make_integration("rfc"))
+    user_id = create_user(strict, "rfc@example.com")["id"]
+    group = create_group(strict, "RFC", members=[user_id])
+    legacy_remove = patch_body({"op": "Remove", "path": "members", "value": [{"value": user_id}]})
+    assert strict.patch(f"Groups/{group['id']}", legacy_remove).json_body["scimType"] == "invalidSyntax"
+    lower_remove = patch_body({"op": "remove", "path": "members", "value": [{"value": user_id}]})
+    answer = strict.patch(f"Groups/{group['id']}", lower_remove)
+    assert answer.status_code == 400 and "members[value eq" in answer.json_body["detail"]
+    assert [m["value"] for m in strict.get(f"Groups/{group['id']}").json_body["members"]] == [user_id]
+    string_boolean = patch_body({"op": "replace", "path": "active", "value": "False"})
+    assert strict.patch(f"Users/{user_id}", string_boolean).json_body["scimType"] == "invalidValue"
+    no_mobile = patch_body({"op": "replace", "path": 'phoneNumbers[type eq "mobile"].value', "value": "555"})
+    assert strict.patch(f"Users/{user_id}", no_mobile).json_body["scimType"] == "noTarget"  # RFC 7644 3.5.2.3
+
+
+# -- checks, through manage.py check ---------------------------------------------------------
+
+
+def run_check() -> str:
+    try:
+        call_command("check")
+    except SystemCheckError as error:
+        return str(error)
+    return ""
+
+
+@pytest.mark.parametrize(
+    ("dialects", "check_id"),
+    [
+        ({"keycloak": "tests.test_dialects.NoSuchDialect"}, "scim_portal.E031"),
+        ({"keycloak": "no_such_module.Dialect"}, "scim_portal.E031"),
+        ({"keycloak": "tests.test_dialects.run_check"}, "scim_portal.E031"),  # not a Dialect subclass
+        ({"KeyCloak IdP": "tests.test_dialects.KeycloakDialect"}, "scim_portal.E030"),
+        ({"k" * 21: "tests.test_dialects.KeycloakDialect"}, "scim_portal.E030"),
+        (["tests.test_dialects.KeycloakDialect"], "scim_portal.E030"),
+    ],
+)
+def test_manage_py_check_fails_for_bad_dialects(settings, dialects, check_id):
+    settings.SCIM_PORTAL = {"DIALECTS": dialects}
+    output = run_check()
+    assert check_id in output
+    assert "HINT" in output
+
+
+def test_manage_py_check_passes_for_a_good_dialect(settings):
+    settings.SCIM_PORTAL = {"DIALECTS": {"keycloak": "tests.test_dialects.KeycloakDialect"}}
+    assert "scim_portal.E03" not in run_check()
