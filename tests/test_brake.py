@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -262,22 +265,31 @@ class TestLimits:
         assert brake_queries(users[40]) == first == 3
 
 
-def parallel_deactivations(token: str, users: list[ScimUser], workers: int) -> list[int]:
-    """Deactivate ``users`` from ``workers`` threads, each with its own connection, released at once."""
+def http_deactivate(base: str, token: str, user: ScimUser) -> int:
+    """Okta's deactivation over real HTTP; the status code."""
+    request = urllib.request.Request(
+        f"{base}/scim/v2/Users/{user.scim_id}", method="PATCH", data=json.dumps(OKTA_DEACTIVATE).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def parallel_deactivations(base: str, token: str, users: list[ScimUser], workers: int) -> list[int]:
+    """Deactivate ``users`` over HTTP from ``workers`` threads (IdP workers), all released at once."""
     barrier = threading.Barrier(workers)
     statuses: list[int] = []
     lock = threading.Lock()
 
     def worker(share: list[ScimUser]) -> None:
-        client = ScimClient(token)
         barrier.wait()
-        try:
-            for user in share:
-                status = deactivate(client, user).status_code
-                with lock:
-                    statuses.append(status)
-        finally:
-            connections.close_all()
+        for user in share:
+            status = http_deactivate(base, token, user)
+            with lock:
+                statuses.append(status)
 
     threads = [threading.Thread(target=worker, args=(users[i::workers],)) for i in range(workers)]
     for thread in threads:
@@ -290,7 +302,7 @@ def parallel_deactivations(token: str, users: list[ScimUser], workers: int) -> l
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 class TestConcurrentWorkers:
-    """Okta's workers deactivating in parallel: the count is exact under row locks."""
+    """Okta's workers deactivating in parallel over HTTP: the count is exact under row locks."""
 
     @pytest.fixture(autouse=True)
     def postgres_only(self):
@@ -298,10 +310,10 @@ class TestConcurrentWorkers:
             pytest.skip("concurrent IdP workers are tested on PostgreSQL")
 
     def test_parallel_burst_applies_exactly_the_threshold_and_release_applies_the_rest(
-            self, integration, token, admin_user):
+            self, live_server, integration, token, admin_user):
         set_brake(integration, max_count=10, max_percent=0, window_minutes=10)
         users = bulk_users(integration, 40)
-        statuses = parallel_deactivations(token, users[:32], workers=8)
+        statuses = parallel_deactivations(live_server.url, token, users[:32], workers=8)
         assert sorted(statuses) == [200] * 10 + [503] * 22
         assert ScimUser.objects.filter(integration=integration, deactivated_at__isnull=False).count() == 10
         assert get_user_model().objects.filter(scim_identity__integration=integration, is_active=False).count() == 10
@@ -309,8 +321,8 @@ class TestConcurrentWorkers:
         assert burst.held.count() == 22
         brake.decide(burst, BurstStatus.RELEASED, admin_user)
         held = [u for u in users[:32] if host_active(u)]
-        retried = parallel_deactivations(token, held, workers=8)
+        retried = parallel_deactivations(live_server.url, token, held, workers=8)
         assert retried == [200] * 22
         assert burst.held.filter(applied_at__isnull=False).count() == 22
         # Afterwards a normal pace is not held.
-        assert parallel_deactivations(token, users[32:36], workers=4) == [200] * 4
+        assert parallel_deactivations(live_server.url, token, users[32:36], workers=4) == [200] * 4
