@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.core import mail
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -199,7 +199,10 @@ def holds_recorded(method: F_) -> F_:
         try:
             return method(*args, **kwargs)
         except DeprovisioningHeld as held:
-            record_hold(held)
+            try:
+                record_hold(held)
+            except DatabaseError:  # the IdP still gets its 503 and will retry; the log has the request
+                logger.exception("Could not record a held deprovisioning request")
             raise
 
     return wrapper  # type: ignore[return-value]

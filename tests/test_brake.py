@@ -12,12 +12,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.models import UserSession
-from scim_portal import brake, signals
+from scim_portal import brake, checks, signals
 from scim_portal.models import (
     BurstStatus,
     DeprovisioningBrake,
@@ -276,6 +278,21 @@ def http_deactivate(base: str, token: str, user: ScimUser) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+class TestSettingsCheck:
+    @pytest.mark.parametrize("bad", [
+        {"BRAKE_MAX_PERCENT": 101}, {"BRAKE_WINDOW_MINUTES": 0}, {"BRAKE_MAX_COUNT": "50"},
+        {"ACCESS_REVIEW_CHUNK_SIZE": 0}, {"BRAKE_NOTIFY_EMAILS": "ops@example.com"},
+    ])
+    def test_e050_manage_py_check_fails_on_a_bad_guard_rail_setting(self, settings, bad):
+        settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, **bad}
+        with pytest.raises(SystemCheckError, match=r"scim_portal\.E050"):
+            call_command("check")
+
+    def test_e050_defaults_and_good_values_pass(self, settings):
+        settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "BRAKE_MAX_PERCENT": 0, "BRAKE_NOTIFY_EMAILS": ["a@b.c"]}
+        assert [m.id for m in checks.check_guard_rails()] == []
 
 
 def parallel_deactivations(base: str, token: str, users: list[ScimUser], workers: int) -> list[int]:

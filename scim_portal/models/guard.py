@@ -9,6 +9,7 @@ per integration and minute, so a check reads at most ``window`` rows.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -39,12 +40,12 @@ class DeprovisioningBrake(models.Model):
                     "Empty: SCIM_PORTAL['BRAKE_MAX_COUNT']."),
     )
     max_percent = models.PositiveSmallIntegerField(
-        _("and more than (% of active users)"), null=True, blank=True,
+        _("and more than (% of active users)"), null=True, blank=True, validators=[MaxValueValidator(100)],
         help_text=_("... and past this share of the integration's active users. "
                     "Empty: SCIM_PORTAL['BRAKE_MAX_PERCENT']."),
     )
     window_minutes = models.PositiveIntegerField(
-        _("window (minutes)"), null=True, blank=True,
+        _("window (minutes)"), null=True, blank=True, validators=[MinValueValidator(1)],
         help_text=_("Empty: SCIM_PORTAL['BRAKE_WINDOW_MINUTES']."),
     )
     notify_emails = models.TextField(
