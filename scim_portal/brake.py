@@ -117,18 +117,26 @@ def check(context: ScimContext, scim_user: ScimUser, *, deleting: bool = False) 
         burst = DeprovisioningBurst.objects.only("count", "window_minutes").get(pk=brake.paused_by_id)
         raise DeprovisioningHeld(held_detail(burst.count, burst.window_minutes), context=context,
                                  scim_user=scim_user, burst_id=burst.pk, trip=None, deleting=deleting)
-    now = timezone.now()
-    window = brake.window
+    now, window = timezone.now(), brake.window
     minutes = counted_minutes(integration)
     counted = sum(count for _pk, minute, count in minutes if minute >= window_start(now, window))
-    if counted + 1 > brake.limit_count:
-        active = active_users(integration)
-        # Active when the window opened: those still active plus those switched off since.
-        if (counted + 1) * 100 > brake.limit_percent * (active + counted):
-            raise DeprovisioningHeld(held_detail(counted, window), context=context, scim_user=scim_user,
-                                     burst_id=None, trip=(counted, window, active + counted),
-                                     deleting=deleting)
+    active = over_limits(brake, counted)
+    if active is not None:
+        raise DeprovisioningHeld(held_detail(counted, window), context=context, scim_user=scim_user,
+                                 burst_id=None, trip=(counted, window, active), deleting=deleting)
     add_one(integration, now, window, minutes)
+
+
+def over_limits(brake: DeprovisioningBrake, counted: int) -> int | None:
+    """The users active when the window opened, if one more would pass both limits; else ``None``.
+
+    Those still active plus those switched off in the window; counted only once
+    the count is past its limit, so a normal pace never scans the users.
+    """
+    if counted + 1 <= brake.limit_count:
+        return None
+    active = active_users(brake.integration) + counted
+    return active if (counted + 1) * 100 > brake.limit_percent * active else None
 
 
 def locked_brake(integration: Integration) -> DeprovisioningBrake:
