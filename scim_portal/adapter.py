@@ -90,6 +90,18 @@ class ScimAdapter:
         get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).update(revoked=now())
         get_access_token_model().objects.filter(user=user).delete()
 
+    def session_counts(self, user_ids: list[Any]) -> dict[Any, int] | None:
+        """Live login sessions per host user id, for the access review (docs/guard-rails.md).
+
+        Called once per page of users.  Default: decodes the sessions of
+        ``django.contrib.sessions``' table (one streamed pass per call), or ``None``
+        ("cannot tell") for other session engines.  A portal that records sessions
+        per user (like the example portal) answers with one indexed query instead.
+        """
+        from scim_portal.access_review import decoded_session_counts
+
+        return decoded_session_counts(user_ids)
+
     def delete_user(self, integration: Integration, user: Any) -> None:
         """Permanent deletion, only under the "delete" deprovisioning policy."""
         user.delete()

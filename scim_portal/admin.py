@@ -447,3 +447,4 @@ class GroupRuleHistoryAdmin(ReadOnlyAdmin):
     list_display = ["history_date", "history_type", "integration", "group", "grant", "priority", "history_user"]
     list_filter = ["history_type", "integration", "history_date"]
     list_select_related = ["integration", "group", "history_user"]
+from scim_portal import admin_guard  # noqa: E402,F401  (guard rails: brakes, bursts, access review)

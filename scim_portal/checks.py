@@ -301,3 +301,31 @@ def check_oauth_toolkit() -> list[checks.CheckMessage]:
         "return the tokens issued the first time, and the client gets an empty access token.",
         hint="Leave it at 0 (the default) when Okta uses scim_portal's OAuth endpoints.",
         id="scim_portal.W021")]
+
+
+#: Guard-rail settings (docs/guard-rails.md) and their smallest and largest values.
+GUARD_RAIL_RANGES = {
+    "BRAKE_MAX_COUNT": (0, None), "BRAKE_MAX_PERCENT": (0, 100), "BRAKE_WINDOW_MINUTES": (1, None),
+    "BRAKE_RETRY_AFTER": (0, None), "ACCESS_REVIEW_CHUNK_SIZE": (1, None),
+}
+
+
+@checks.register()
+def check_guard_rails(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The brake and the access review read these on every request or page: a bad value would be a 500."""
+    raw = getattr(settings, "SCIM_PORTAL", {})
+    raw = raw if isinstance(raw, dict) else {}
+    errors = []
+    for name, (low, high) in GUARD_RAIL_RANGES.items():
+        value = raw.get(name, DEFAULTS[name])
+        if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
+            errors.append(checks.Error(
+                f"SCIM_PORTAL['{name}'] must be an integer from {low}" + (f" to {high}." if high else " up."),
+                hint=f"Remove it to use the default ({DEFAULTS[name]}); see docs/guard-rails.md.",
+                id="scim_portal.E050"))
+    emails = raw.get("BRAKE_NOTIFY_EMAILS", [])
+    if not isinstance(emails, (list, tuple)) or not all(isinstance(e, str) for e in emails):
+        errors.append(checks.Error(
+            "SCIM_PORTAL['BRAKE_NOTIFY_EMAILS'] must be a list of email addresses.",
+            hint='For example ["it-ops@example.com"].', id="scim_portal.E050"))
+    return errors

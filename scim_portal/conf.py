@@ -31,6 +31,14 @@ DEFAULTS: dict[str, Any] = {
     "LOG_REQUESTS": True,
     "LOG_BODY_BYTES": 16 * 1024,
     "LOG_RETENTION_DAYS": 90,
+    # -- guard rails (docs/guard-rails.md)
+    "BRAKE_ENABLED": True,
+    "BRAKE_MAX_COUNT": 50,
+    "BRAKE_MAX_PERCENT": 10,
+    "BRAKE_WINDOW_MINUTES": 10,
+    "BRAKE_RETRY_AFTER": 900,
+    "BRAKE_NOTIFY_EMAILS": [],
+    "ACCESS_REVIEW_CHUNK_SIZE": 2000,
     # -- credentials (docs/authentication.md)
     "MAX_ACTIVE_TOKENS": 2,
     "TOKEN_ROTATION_GRACE": 3600,
@@ -152,6 +160,42 @@ class AppSettings:
     @property
     def LOG_RETENTION_DAYS(self) -> int:
         return int(self._get("LOG_RETENTION_DAYS"))
+
+    # -- guard rails
+
+    @property
+    def BRAKE_ENABLED(self) -> bool:
+        """Default for integrations without their own brake setting."""
+        return bool(self._get("BRAKE_ENABLED"))
+
+    @property
+    def BRAKE_MAX_COUNT(self) -> int:
+        """The brake trips past this many deprovisionings in the window (and past the share)."""
+        return int(self._get("BRAKE_MAX_COUNT"))
+
+    @property
+    def BRAKE_MAX_PERCENT(self) -> int:
+        """... and past this share (percent) of the integration's active users."""
+        return int(self._get("BRAKE_MAX_PERCENT"))
+
+    @property
+    def BRAKE_WINDOW_MINUTES(self) -> int:
+        return int(self._get("BRAKE_WINDOW_MINUTES"))
+
+    @property
+    def BRAKE_RETRY_AFTER(self) -> int:
+        """Seconds sent in ``Retry-After`` with a held request's 503."""
+        return int(self._get("BRAKE_RETRY_AFTER"))
+
+    @property
+    def BRAKE_NOTIFY_EMAILS(self) -> list[str]:
+        """Told when a brake trips, besides the integration's own list (``ADMINS`` when both are empty)."""
+        return list(self._get("BRAKE_NOTIFY_EMAILS"))
+
+    @property
+    def ACCESS_REVIEW_CHUNK_SIZE(self) -> int:
+        """Users read per query by the access review."""
+        return int(self._get("ACCESS_REVIEW_CHUNK_SIZE"))
 
     # -- credentials
 

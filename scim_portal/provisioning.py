@@ -18,7 +18,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from scim_portal import policies, signals
+from scim_portal import brake, policies, signals
 from scim_portal.adapter import ScimAdapter, get_adapter
 from scim_portal.conf import app_settings
 from scim_portal.context import ScimContext
@@ -141,6 +141,7 @@ class Provisioner:
         self.write_user(existing, document, password, was_active=False)
         return existing
 
+    @brake.holds_recorded
     def replace_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
         incoming = codec.user_from_body(body)
         with transaction.atomic():
@@ -153,6 +154,7 @@ class Provisioner:
             self.write_user(scim_user, document, incoming.password, was_active=scim_user.deactivated_at is None)
         return scim_user
 
+    @brake.holds_recorded
     def patch_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
         with transaction.atomic():
             scim_user = self.users.get(scim_id, for_update=True)
@@ -166,6 +168,7 @@ class Provisioner:
                                 was_active=scim_user.deactivated_at is None)
         return scim_user
 
+    @brake.holds_recorded
     def delete_user(self, scim_id: str, if_match: str | None = None) -> ScimUser:
         """RFC 7644 3.6: afterwards the resource is gone for SCIM (404).
 
@@ -175,6 +178,7 @@ class Provisioner:
         with transaction.atomic():
             scim_user = self.users.get(scim_id, for_update=True)
             check_version(scim_user, if_match)
+            brake.check(self.context, scim_user, deleting=True)  # may hold it: 503, nothing applied
             user = scim_user.user
             user_id = user.pk  # gone from the object if the policy deletes the account
             if scim_user.deactivated_at is None:
@@ -200,6 +204,8 @@ class Provisioner:
     def write_user(self, scim_user: ScimUser, document: dict[str, Any], password: str | None,
                    *, was_active: bool) -> None:
         policies.check_user_name(document)
+        if was_active and not document.get("active", True):
+            brake.check(self.context, scim_user)  # may hold it: 503, nothing applied
         policies.check_required(self.integration, document)
         if fold(primary_value(document.get(EMAILS))) != scim_user.email_key:
             policies.check_unique_email(self.integration, document, scim_user)

@@ -108,3 +108,23 @@ def send_after_commit(signal: Signal, sender: Any, **kwargs: Any) -> None:
                              exc_info=(type(result), result, result.__traceback__))
 
     transaction.on_commit(send)
+
+
+class PausedPayload(ChangePayload):
+    """``deprovisioning_paused``: an integration's brake tripped (docs/guard-rails.md)."""
+
+    burst: Any  # scim_portal.models.DeprovisioningBurst
+    count: int  # deprovisionings applied in the window before it tripped
+    window_minutes: int
+
+
+class DecidedPayload(ChangePayload):
+    """``deprovisioning_decided``: an admin released, kept or dismissed a burst (``request_id`` is "")."""
+
+    burst: Any  # scim_portal.models.DeprovisioningBurst
+    decision: str  # "released", "kept" or "dismissed"
+    reason: str
+
+
+deprovisioning_paused = Signal()  # PausedPayload
+deprovisioning_decided = Signal()  # DecidedPayload

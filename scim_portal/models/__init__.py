@@ -1,6 +1,14 @@
 """Models of scim_portal: integrations, their credentials, and the SCIM identities they manage."""
 
 from scim_portal.models.audit import Outcome, ProvisioningLog, ScimHistoricalFields
+from scim_portal.models.guard import (
+    AccessReview,
+    BurstStatus,
+    DeprovisioningBrake,
+    DeprovisioningBurst,
+    DeprovisioningCount,
+    HeldRequest,
+)
 from scim_portal.models.integration import (
     Deprovisioning,
     GroupRule,
@@ -14,8 +22,14 @@ from scim_portal.models.resources import ScimGroup, ScimUser
 from scim_portal.models.tokens import ScimToken, Scope, TokenLimitReached
 
 __all__ = [
+    "AccessReview",
+    "BurstStatus",
     "Deprovisioning",
+    "DeprovisioningBrake",
+    "DeprovisioningBurst",
+    "DeprovisioningCount",
     "GroupRule",
+    "HeldRequest",
     "IdentityProvider",
     "Integration",
     "OAuthClient",
