@@ -56,8 +56,8 @@ def test_integration_page_shows_setup_and_credentials(admin_browser, integration
     OAuthClient.register(integration, name="Okta OAuth", grant_type="client-credentials")
     page = admin_browser.get(url("change", integration.pk)).content.decode()
     assert "http://testserver/scim/v2/" in page
-    assert integration.dialect.auth_mode_hint.replace("<", "&lt;").replace(">", "&gt;") in page
-    assert "<code>userName</code>" in page
+    assert "SCIM connector base URL" in page and "HTTP Header" in page
+    assert '<code class="scim-value">userName</code>' in page
     assert f"{issued.token.prefix}…" in page and "Okta prod" in page and "active" in page
     assert "http://testserver/scim/v2/oauth/token" in page and "Okta OAuth" in page
     assert issued.raw not in page
@@ -212,7 +212,7 @@ def test_staff_without_credential_permissions_are_denied(integration, name, args
 def test_credentials_are_hidden_without_view_permission(integration):
     issued = ScimToken.issue(integration)
     page = staff_with("view_integration").get(url("change", integration.pk)).content.decode()
-    assert "SCIM base URL" in page
+    assert "SCIM connector base URL" in page
     assert issued.token.prefix not in page and "Permanent tokens" not in page
 
 
