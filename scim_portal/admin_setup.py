@@ -51,8 +51,11 @@ def when(value: dt.datetime | None) -> SafeString:
     if value is None:
         return SafeString("-")
     exact = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
-    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact,
-                       _("%(ago)s ago") % {"ago": timesince(value)})
+    if timezone.now() - value < dt.timedelta(minutes=1):
+        ago = _("just now")
+    else:
+        ago = _("%(ago)s ago") % {"ago": timesince(value)}
+    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact, ago)
 
 
 def log_link(integration: Integration, label: Any, **filters: Any) -> SafeString:

@@ -107,7 +107,8 @@ def screenshot_dir() -> Path:
 
 @pytest.fixture
 def shot(screenshot_dir) -> Callable[..., Path]:
-    """``shot(page, name, **options)`` saves ``<name>.png`` (options go to ``page.screenshot``)."""
+    """``shot(page, name, **options)`` saves ``<name>.png`` (options go to ``page.screenshot``);
+    a locator instead of the page saves just that element."""
 
     def take(page: Any, name: str, **options: Any) -> Path:
         target = screenshot_dir / f"{name}.png"
