@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -67,12 +68,14 @@ def log_link(integration: Integration, label: Any, **filters: Any) -> SafeString
 def guide_context(request: HttpRequest, integration: Integration) -> GuideContext:
     client = (OAuthClient.objects.filter(integration=integration, revoked_at__isnull=True)
               .select_related("application").order_by("-created").first())
+    scopes = f"{app_settings.OAUTH_READ_SCOPE} {app_settings.OAUTH_WRITE_SCOPE}"
+    authorize = request.build_absolute_uri(reverse("scim_portal:oauth-authorize"))
     return GuideContext(
         base_url=scim_base_url(request),
         unique_identifier=integration.unique_identifier,
-        authorize_url=request.build_absolute_uri(reverse("scim_portal:oauth-authorize")),
+        authorize_url=f"{authorize}?scope={quote(scopes)}",
         token_url=request.build_absolute_uri(reverse("scim_portal:oauth-token")),
-        scopes=f"{app_settings.OAUTH_READ_SCOPE} {app_settings.OAUTH_WRITE_SCOPE}",
+        scopes=scopes,
         client_id=client.client_id if client else "",
         required_attributes=tuple(required_attributes(integration)),
     )

@@ -43,6 +43,7 @@ class GuideContext:
 
     base_url: str
     unique_identifier: str = "userName"
+    #: With the scopes as a query (Okta has no separate scope field).
     authorize_url: str = ""
     token_url: str = ""
     scopes: str = ""
@@ -85,7 +86,7 @@ def okta_guide(context: GuideContext) -> Guide:
         )),
         Step("Or authenticate with OAuth 2", "Or choose Authentication Mode “OAuth 2” and fill in the endpoints "
              "and the OAuth client registered on this page; Okta then asks you to sign in here and approve.", (
-            Value("Authorize endpoint URI", context.authorize_url),
+            Value("Authorization endpoint URI", context.authorize_url),
             Value("Access token endpoint URI", context.token_url),
             Value("Client ID", client_id, copy=bool(context.client_id)),
             Value("Client Secret", "shown once when the client is registered", copy=False),
@@ -179,7 +180,7 @@ def guide_for(provider: str, context: GuideContext) -> Guide:
 #: The values the docs pages show in place of one integration's.
 EXAMPLE_CONTEXT = GuideContext(
     base_url="https://portal.example.com/scim/v2/",
-    authorize_url="https://portal.example.com/scim/v2/oauth/authorize",
+    authorize_url="https://portal.example.com/scim/v2/oauth/authorize?scope=scim.read%20scim.write",
     token_url="https://portal.example.com/scim/v2/oauth/token",
     scopes="scim.read scim.write",
     required_attributes=("emails", "name.givenName", "name.familyName"),

@@ -52,7 +52,7 @@ def test_okta_guide_has_this_integrations_values_and_copy_buttons(admin_browser,
                  "Enable SCIM provisioning"):
         assert text in page
     assert copy_values(page)[:2] == ["http://testserver/scim/v2/", "email"]
-    assert "http://testserver/scim/v2/oauth/authorize" in copy_values(page)
+    assert "http://testserver/scim/v2/oauth/authorize?scope=scim.read%20scim.write" in copy_values(page)
     assert "http://testserver/scim/v2/oauth/token" in copy_values(page)
     assert client.client.client_id in copy_values(page)
     assert "<code>docs/idp/okta.md</code>" in page

@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 
 from scim_portal.models import Integration, OAuthClient, ProvisioningLog, ScimToken
 
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -77,7 +79,7 @@ def test_okta_setup_token_health_and_oauth(admin_page, service_account, shot):
     # The guide: Okta's own field names, this integration's values, copy buttons that copy.
     guide = page.locator("#scim-guide")
     for text in ("SCIM connector base URL", "Unique identifier field for users", "Push Groups",
-                 "Test Connector Configuration", "To App", "Authorize endpoint URI"):
+                 "Test Connector Configuration", "To App", "Authorization endpoint URI"):
         assert text in guide.inner_text()
     assert copy_values(page)[:2] == [f"{base}/scim/v2/", "userName"]
     button = guide.locator("button.scim-copy").first
@@ -88,6 +90,7 @@ def test_okta_setup_token_health_and_oauth(admin_page, service_account, shot):
 
     # A token, shown once: a reload neither shows it again nor mints another.
     page.click("a.button:text-is('Generate a new token')")
+    page.wait_for_url("**/issue-token/")
     page.fill("#id_description", "Okta production")
     page.click("input[type=submit]")
     token = page.locator("#scim-token").inner_text()
@@ -128,12 +131,14 @@ def test_okta_setup_token_health_and_oauth(admin_page, service_account, shot):
     assert row.locator(".field-last_request time").inner_text() == "just now"
     assert row.locator(".field-failures").inner_text() == "1"
     row.locator(".field-log a").click()
-    assert f"integration__id__exact={okta.pk}" in page.url
-    assert page.locator("#result_list tbody tr").count() == ProvisioningLog.objects.filter(integration=okta).count()
+    page.wait_for_url(f"**/provisioninglog/?integration__id__exact={okta.pk}")
+    sync_api.expect(page.locator("#result_list tbody tr")).to_have_count(
+        ProvisioningLog.objects.filter(integration=okta).count())
 
     # Rotation says until when the old token keeps working.
     page.goto(f"/admin/scim_portal/integration/{okta.pk}/change/")
     page.click("#content a:text-is('Rotate')")
+    page.wait_for_url("**/rotate/")
     page.click("input[type=submit]")
     rotation = page.inner_text("#scim-rotation")
     assert re.search(r"keeps working until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 60 minutes\), then stops", rotation)
@@ -142,6 +147,7 @@ def test_okta_setup_token_health_and_oauth(admin_page, service_account, shot):
     # An OAuth client: the help text shows <appName>, the long secret does not widen the page.
     page.goto(f"/admin/scim_portal/integration/{okta.pk}/change/")
     page.click("a.button:text-is('Register an OAuth client')")
+    page.wait_for_url("**/oauth/add/")
     assert "/admin/app/<appName>/instance/" in page.inner_text("#content")
     page.fill("#id_okta_app_name", "acme_portal")
     page.click("input[type=submit]")
