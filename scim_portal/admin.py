@@ -94,8 +94,8 @@ class IntegrationAdminForm(forms.ModelForm):
 @admin.register(Integration)
 class IntegrationAdmin(IntegrationSetupMixin, CredentialsAdminMixin, SimpleHistoryAdmin):
     form = IntegrationAdminForm
-    list_display = ["name", "provider", "enabled", "last_request", "failures", "log", "service_account",
-                    "seat_limit"]
+    list_display = ["name", "provider", "enabled", "last_request", "last_error", "failures", "expiring", "log",
+                    "service_account"]
     list_filter = ["provider", "enabled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -31,8 +31,8 @@ from django.utils.translation import gettext_lazy as _
 from scim_portal import selfcheck
 from scim_portal.conf import app_settings
 from scim_portal.guide import GuideContext, guide_for
-from scim_portal.health import FAILURE_WINDOW, health
-from scim_portal.models import Integration, OAuthClient, ProvisioningLog
+from scim_portal.health import EXPIRY_WARNING, FAILURE_WINDOW, health
+from scim_portal.models import Integration, OAuthClient, ProvisioningLog, ScimToken
 from scim_portal.models.audit import Outcome
 from scim_portal.policies import required_attributes
 
@@ -98,15 +98,25 @@ class IntegrationSetupMixin(admin.ModelAdmin):
         return [path("<int:pk>/self-check/", view, name="scim_portal_integration_self_check"), *super().get_urls()]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        """Each row's last request and failures in 24 hours, in the list's one query (indexed subqueries)."""
+        """Each row's last request and error, failures in 24 hours and expiring tokens, in the list's
+        one query (subqueries on the log's indexes, with LIMIT 1)."""
+        now = timezone.now()
         logs = ProvisioningLog.objects.filter(integration=OuterRef("pk")).order_by("-created", "-id")
-        failures = (ProvisioningLog.objects.filter(integration=OuterRef("pk"), outcome=Outcome.FAILURE,
-                                                   created__gte=timezone.now() - FAILURE_WINDOW)
+        errors = logs.filter(outcome=Outcome.FAILURE)
+        failures = (errors.filter(created__gte=now - FAILURE_WINDOW).order_by().values("integration")
+                    .annotate(n=Count("id")).values("n"))
+        expiring = (ScimToken.objects.filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=now),
+                                             integration=OuterRef("pk"), expires_at__gt=now,
+                                             expires_at__lte=now + EXPIRY_WARNING)
                     .order_by().values("integration").annotate(n=Count("id")).values("n"))
         return super().get_queryset(request).annotate(
             last_request_at=Subquery(logs.values("created")[:1]),
             last_request_status=Subquery(logs.values("status")[:1]),
+            last_error_at=Subquery(errors.values("created")[:1]),
+            last_error_status=Subquery(errors.values("status")[:1]),
+            last_error_scim_type=Subquery(errors.values("scim_type")[:1]),
             failures_24h=Coalesce(Subquery(failures, output_field=IntegerField()), Value(0)),
+            expiring_tokens=Coalesce(Subquery(expiring, output_field=IntegerField()), Value(0)),
         )
 
     # -- list columns
@@ -123,6 +133,19 @@ class IntegrationSetupMixin(admin.ModelAdmin):
         if not count:
             return SafeString("0")
         return log_link(obj, format_html('<span class="scim-bad">{}</span>', count), outcome__exact="failure")
+
+    @admin.display(description=_("last error"), ordering="last_error_at")
+    def last_error(self, obj: Integration) -> SafeString:
+        if getattr(obj, "last_error_at", None) is None:
+            return SafeString("-")
+        status = f"{obj.last_error_status} {obj.last_error_scim_type}".strip()  # type: ignore[attr-defined]
+        return format_html("{} · {}", log_link(obj, format_html('<span class="scim-bad">{}</span>', status),
+                                               outcome__exact="failure"), when(obj.last_error_at))  # type: ignore[attr-defined]
+
+    @admin.display(description=_("tokens expiring"), ordering="expiring_tokens")
+    def expiring(self, obj: Integration) -> SafeString:
+        count = getattr(obj, "expiring_tokens", 0)
+        return format_html('<span class="scim-bad">{}</span>', count) if count else SafeString("0")
 
     @admin.display(description=_("log"))
     def log(self, obj: Integration) -> SafeString:

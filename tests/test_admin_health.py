@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 
 import pytest
@@ -78,10 +79,15 @@ def test_the_list_shows_status_columns_in_constant_queries(admin_browser, make_i
     changelist = reverse("admin:scim_portal_integration_changelist")
     first = make_integration()
     log(first, 10, status=401)
+    log(first, 30, status=409, scim_type="uniqueness")
+    ScimToken.issue(first, expires_at=timezone.now() + dt.timedelta(days=2))
     admin_browser.get(changelist)
     with django_assert_max_num_queries(12) as one:
         page = admin_browser.get(changelist).content.decode()
     assert "10\xa0minutes ago</time> · 401" in page and f"integration__id__exact={first.pk}" in page
+    assert re.search(r'<td class="field-last_error">.*?>401</span></a> · <time[^>]*>10\xa0minutes ago', page)
+    assert re.search(r'<td class="field-failures">.*?>2</span>', page)
+    assert re.search(r'<td class="field-expiring"><span class="scim-bad">1</span>', page)
     for _ in range(3):
         log(make_integration(), 1)
     with django_assert_max_num_queries(len(one.captured_queries)):
