@@ -142,3 +142,45 @@ def test_self_check_needs_change_permission_and_post(integration):
     url = reverse("admin:scim_portal_integration_self_check", args=[integration.pk])
     assert browser.post(url).status_code == 403
     assert not ScimToken.objects.exists()
+
+
+def self_signed_pair(folder) -> tuple[str, str]:
+    """A throwaway certificate for 127.0.0.1 that no trust store knows."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@pytest.mark.django_db
+def test_self_check_reports_a_certificate_that_does_not_verify(integration, tmp_path):
+    import http.server
+    import ssl
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*self_signed_pair(tmp_path))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        checks = selfcheck.run(integration, f"https://127.0.0.1:{server.server_address[1]}/scim/v2/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [(c.name, c.ok) for c in checks] == [("Reachable", True), ("TLS", False)]
+    assert "CERTIFICATE_VERIFY_FAILED" in checks[1].detail
+    assert not ScimToken.objects.exists()
