@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
@@ -26,11 +26,17 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from scim_portal.adapter import get_adapter
 from scim_portal.admin_credentials import CredentialsAdminMixin
-from scim_portal.models import GroupRule, Integration, ProvisioningLog, ScimGroup, ScimToken, ScimUser
-
-
-def scim_base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri(reverse("scim_portal:root"))
+from scim_portal.admin_setup import IntegrationSetupMixin
+from scim_portal.forms import attribute_list_field, required_choices, writable_choices
+from scim_portal.models import (
+    GroupRule,
+    IdentityProvider,
+    Integration,
+    ProvisioningLog,
+    ScimGroup,
+    ScimToken,
+    ScimUser,
+)
 
 
 class GroupRuleForm(forms.ModelForm):
@@ -66,19 +72,45 @@ class IntegrationAdminForm(forms.ModelForm):
             self.fields["default_grant"] = forms.ChoiceField(
                 choices=[("", "---------"), *choices], required=False,
                 label=self.fields["default_grant"].label, help_text=self.fields["default_grant"].help_text)
+        self.lists_as_checkboxes()
+        if not self.instance.pk and "provider" in self.fields:
+            self.provider_chosen_explicitly()
+
+    def lists_as_checkboxes(self) -> None:
+        """Attribute lists as checkboxes of known SCIM attributes instead of JSON text."""
+        for name, choices in (("writable_attributes", writable_choices()),
+                              ("required_attributes", required_choices())):
+            if name in self.fields:
+                self.fields[name] = attribute_list_field(Integration._meta.get_field(name), choices)
+
+    def provider_chosen_explicitly(self) -> None:
+        """On add, the IdP has no default: it decides the dialect and the setup guide."""
+        field = self.fields["provider"]
+        field.choices = [("", "---------"), *IdentityProvider.choices]
+        field.initial = None
+        self.initial["provider"] = ""
 
 
 @admin.register(Integration)
-class IntegrationAdmin(CredentialsAdminMixin, SimpleHistoryAdmin):
+class IntegrationAdmin(IntegrationSetupMixin, CredentialsAdminMixin, SimpleHistoryAdmin):
     form = IntegrationAdminForm
-    list_display = ["name", "provider", "enabled", "service_account", "seat_limit", "created"]
+    list_display = ["name", "provider", "enabled", "last_request", "last_error", "failures", "expiring", "log",
+                    "service_account"]
     list_filter = ["provider", "enabled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    raw_id_fields = ["service_account"]
     filter_horizontal = ["default_groups"]
-    readonly_fields = ["setup", "credentials"]
+    readonly_fields = ["setup", "health", "credentials"]
     inlines = [GroupRuleInline]
+
+    class Media:
+        css = {"all": ["scim_portal/admin/scim_portal.css"]}
+        js = ["scim_portal/admin/scim_portal.js"]
+
+    def get_autocomplete_fields(self, request):
+        """The service account by name: autocomplete when the user admin is searchable, else a select."""
+        user_admin = self.admin_site._registry.get(get_user_model())
+        return ["service_account"] if user_admin and user_admin.get_search_fields(request) else []
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
@@ -92,16 +124,8 @@ class IntegrationAdmin(CredentialsAdminMixin, SimpleHistoryAdmin):
         ]
         if obj:
             fieldsets.insert(1, (_("Set up the IdP"), {"fields": ["setup", "credentials"]}))
+            fieldsets.insert(2, (_("Health"), {"fields": ["health"]}))
         return fieldsets
-
-    @admin.display(description=_("Set up the IdP"))
-    def setup(self, obj: Integration) -> str:
-        dialect = obj.dialect
-        return format_html(
-            "<p>SCIM base URL: <code>{}</code></p><p>Authentication in {}: {}</p>"
-            "<p>Unique identifier for users: <code>{}</code></p>",
-            scim_base_url(self._request), dialect.label, dialect.auth_mode_hint, obj.unique_identifier,
-        )
 
     def get_form(self, request, obj=None, **kwargs):
         self._request = request

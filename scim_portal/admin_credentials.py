@@ -1,9 +1,12 @@
 """Admin screens for an integration's credentials: permanent tokens and OAuth clients.
 
-Secrets (a raw token, a client secret) are rendered once, in the response to
-the POST that created them, with ``Cache-Control: no-store``; they never go
-into a message, the session, a redirect or a log.  Every screen checks a
-Django permission on the credential model besides access to the integration:
+Secrets (a raw token, a client secret) are shown once, on the page a POST
+redirects to (POST-redirect-GET, so a reload never mints another one), with
+``Cache-Control: no-store``.  In between, the session holds the secret sealed
+with a one-time pad whose key rides only in the redirect URL; the first GET
+removes it, so the database never holds a secret in clear and a second GET
+finds nothing.  Secrets never go into a message or a log.  Every screen checks
+a Django permission on the credential model besides access to the integration:
 
 =====================  ===========================================
 token: see             ``scim_portal.view_scimtoken``
@@ -18,18 +21,22 @@ new secret, revoke     ``scim_portal.change_oauthclient``
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import secrets
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -43,6 +50,36 @@ GRANT_TYPES = [
     ("client-credentials", _("Client credentials (scripts and generic SCIM clients)")),
 ]
 TEMPLATE = "scim_portal/admin/credential.html"
+SEALED_KEY = "scim_portal_sealed_secret:%s"
+escape_lazy = lazy(escape, str)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode()
+
+
+def seal(request: HttpRequest, secret: str, **context: Any) -> tuple[str, str]:
+    """Keep ``secret`` for exactly one GET: the session gets it XORed with a random pad of its
+    length (a one-time pad), the caller gets ``(nonce, key)`` to put in the redirect URL."""
+    data = secret.encode()
+    pad = secrets.token_bytes(len(data))
+    nonce = secrets.token_urlsafe(12)
+    request.session[SEALED_KEY % nonce] = {"sealed": _b64(bytes(a ^ b for a, b in zip(data, pad, strict=True))),
+                                           **context}
+    return nonce, _b64(pad)
+
+
+def unseal(request: HttpRequest, nonce: str, key: str) -> dict[str, Any] | None:
+    """The sealed entry with its ``secret``, removed from the session; None once it was shown."""
+    entry = request.session.pop(SEALED_KEY % nonce, None)
+    if entry is None:
+        return None
+    try:
+        sealed, pad = base64.urlsafe_b64decode(entry["sealed"]), base64.urlsafe_b64decode(key)
+        secret = bytes(a ^ b for a, b in zip(sealed, pad, strict=True)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return {**entry, "secret": secret}
 
 
 def scope_field(initial: list[str] | None = None) -> forms.MultipleChoiceField:
@@ -84,8 +121,9 @@ class OAuthClientForm(forms.Form):
     grant_type = forms.ChoiceField(label=_("Grant type"), choices=GRANT_TYPES)
     okta_app_name = forms.CharField(
         label=_("Okta app name"), required=False, max_length=100,
-        help_text=_("Replaces {appName} in the redirect URIs: the name in the address of the app in "
-                    "Okta's admin console (…/admin/app/<appName>/instance/…)."))
+        # Django renders help text as HTML: escape it, or "<appName>" vanishes as an unknown tag.
+        help_text=escape_lazy(_("Replaces {appName} in the redirect URIs: the name in the address of the app "
+                                "in Okta's admin console (…/admin/app/<appName>/instance/…).")))
     redirect_uris = forms.CharField(
         label=_("Redirect URIs"), required=False, widget=forms.Textarea(attrs={"rows": 6, "cols": 90}),
         help_text=_("One per line. Needed for the authorization code grant."))
@@ -103,6 +141,19 @@ class OAuthClientForm(forms.Form):
             self.add_error("redirect_uris", _("The authorization code grant needs at least one redirect URI."))
         data["redirect_uri_list"] = uris
         return data
+
+
+def rotation_wording(replaced: ScimToken | None) -> str:
+    """What happens to the old token, from its stored end (the rotation grace decided it)."""
+    if replaced is None:
+        return ""
+    if replaced.revoked_at is not None or replaced.expires_at is None:
+        return _("The old token %(prefix)s… stopped working at once.") % {"prefix": replaced.prefix}
+    end = replaced.expires_at.astimezone(dt.UTC)
+    minutes = max(0, round((replaced.expires_at - timezone.now()).total_seconds() / 60))
+    return _("The old token %(prefix)s… keeps working until %(time)s UTC (in %(minutes)d minutes), "
+             "then stops. Paste the new token into the IdP before then.") % {
+        "prefix": replaced.prefix, "time": end.strftime("%Y-%m-%d %H:%M"), "minutes": minutes}
 
 
 def endpoint(request: HttpRequest, name: str) -> str:
@@ -124,6 +175,7 @@ class CredentialsAdminMixin(admin.ModelAdmin):
             ("oauth/add/", self.add_oauth_client_view, "add_oauth_client"),
             ("oauth/<int:client_pk>/secret/", self.oauth_secret_view, "oauth_secret"),
             ("oauth/<int:client_pk>/revoke/", self.revoke_oauth_client_view, "revoke_oauth_client"),
+            ("secret/<str:nonce>/", self.show_secret_view, "show_secret"),
         ]
         custom = [path(f"<int:pk>/{route}", self.admin_site.admin_view(view), name=f"scim_portal_integration_{name}")
                   for route, view, name in views]
@@ -234,8 +286,7 @@ class CredentialsAdminMixin(admin.ModelAdmin):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                return self.render(request, integration, _("New SCIM token for %(integration)s"),
-                                   secret=issued.raw, token=issued.token)
+                return self.show_once(request, integration, issued.raw, kind="token", token=issued.token.pk)
         return self.render(request, integration, _("New SCIM token for %(integration)s"), form=form,
                            submit=_("Generate token"))
 
@@ -251,8 +302,8 @@ class CredentialsAdminMixin(admin.ModelAdmin):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                return self.render(request, integration, title, secret=issued.raw, token=issued.token,
-                                   replaced=token)
+                return self.show_once(request, integration, issued.raw, kind="token", token=issued.token.pk,
+                                      replaced=token.pk)
         return self.render(request, integration, title, form=form, subject=token, submit=_("Rotate"))
 
     def revoke_token_view(self, request: HttpRequest, pk: int, token_pk: int) -> HttpResponse:
@@ -286,7 +337,7 @@ class CredentialsAdminMixin(admin.ModelAdmin):
                 form.add_error("redirect_uris" if hasattr(exc, "error_dict") else None,
                                " ".join(exc.messages))
             else:
-                return self.render(request, integration, title, **self.oauth_context(request, issued))
+                return self.show_once(request, integration, issued.secret, kind="oauth", client=issued.client.pk)
         return self.render(request, integration, title, form=form, submit=_("Register client"))
 
     def oauth_secret_view(self, request: HttpRequest, pk: int, client_pk: int) -> HttpResponse:
@@ -294,7 +345,7 @@ class CredentialsAdminMixin(admin.ModelAdmin):
         client = get_object_or_404(OAuthClient, pk=client_pk, integration=integration, revoked_at__isnull=True)
         title = _("New client secret for %(integration)s")
         if request.method == "POST":
-            return self.render(request, integration, title, **self.oauth_context(request, client.new_secret()))
+            return self.show_once(request, integration, client.new_secret().secret, kind="oauth", client=client.pk)
         return self.render(request, integration, title, form=forms.Form(), subject=client,
                            submit=_("Generate a new secret"),
                            warning=_("The current secret stops working at once; tokens already issued "
@@ -312,9 +363,32 @@ class CredentialsAdminMixin(admin.ModelAdmin):
                            warning=_("Its access and refresh tokens are deleted; the IdP's next request "
                                      "is refused."))
 
-    def oauth_context(self, request: HttpRequest, issued: Any) -> dict[str, Any]:
-        client = issued.client
-        return {"secret": issued.secret, "client": client, "scopes": oauth_scope_string(client),
+    def show_once(self, request: HttpRequest, integration: Integration, secret: str, **context: Any) -> HttpResponse:
+        """Redirect to the one GET that shows ``secret`` (POST-redirect-GET)."""
+        nonce, key = seal(request, secret, **context)
+        url = reverse("admin:scim_portal_integration_show_secret", args=[integration.pk, nonce])
+        response = HttpResponseRedirect(f"{url}?key={key}")
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def show_secret_view(self, request: HttpRequest, pk: int, nonce: str) -> HttpResponse:
+        """The new secret the first time; on a reload, a page saying it cannot be shown again."""
+        integration = self.integration_for(request, pk)
+        entry = unseal(request, nonce, request.GET.get("key", ""))
+        if entry is None:
+            return self.render(request, integration, _("Secret already shown"), gone=True)
+        if entry["kind"] == "oauth":
+            client = get_object_or_404(OAuthClient, pk=entry["client"], integration=integration)
+            return self.render(request, integration, _("New OAuth client secret for %(integration)s"),
+                               **self.oauth_context(request, client, entry["secret"]))
+        token = get_object_or_404(ScimToken, pk=entry["token"], integration=integration)
+        replaced = ScimToken.objects.filter(pk=entry.get("replaced"), integration=integration).first()
+        return self.render(request, integration, _("New SCIM token for %(integration)s"), secret=entry["secret"],
+                           token=token, replaced=replaced, rotation=rotation_wording(replaced),
+                           header_value=f"Bearer {entry['secret']}")
+
+    def oauth_context(self, request: HttpRequest, client: OAuthClient, secret: str) -> dict[str, Any]:
+        return {"secret": secret, "client": client, "scopes": oauth_scope_string(client),
                 "authorize_url": endpoint(request, "oauth-authorize"), "token_url": endpoint(request, "oauth-token"),
                 "redirect_uris": client.application.redirect_uris.split()}
 

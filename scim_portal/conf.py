@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_LAST_USED_PRECISION": 60,
     "STORE_PASSWORDS": False,
     "BASE_URL": None,
+    "DOCS_URL": None,
     "EXTENSION_SCHEMAS": [],
     "UNKNOWN_MEMBERS": "reject",
     "LOG_REQUESTS": True,
@@ -139,6 +140,11 @@ class AppSettings:
     @property
     def BASE_URL(self) -> str | None:
         return self._get("BASE_URL")
+
+    @property
+    def DOCS_URL(self) -> str | None:
+        """Root of the published scim_portal docs; the admin's setup guides link to their page there."""
+        return self._get("DOCS_URL")
 
     @property
     def EXTENSION_SCHEMAS(self) -> list[dict[str, Any]]:

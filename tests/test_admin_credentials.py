@@ -56,8 +56,8 @@ def test_integration_page_shows_setup_and_credentials(admin_browser, integration
     OAuthClient.register(integration, name="Okta OAuth", grant_type="client-credentials")
     page = admin_browser.get(url("change", integration.pk)).content.decode()
     assert "http://testserver/scim/v2/" in page
-    assert integration.dialect.auth_mode_hint.replace("<", "&lt;").replace(">", "&gt;") in page
-    assert "<code>userName</code>" in page
+    assert "SCIM connector base URL" in page and "HTTP Header" in page
+    assert '<code class="scim-value">userName</code>' in page
     assert f"{issued.token.prefix}…" in page and "Okta prod" in page and "active" in page
     assert "http://testserver/scim/v2/oauth/token" in page and "Okta OAuth" in page
     assert issued.raw not in page
@@ -65,14 +65,41 @@ def test_integration_page_shows_setup_and_credentials(admin_browser, integration
 
 
 def test_issue_token_shows_it_once(admin_browser, integration):
-    response = admin_browser.post(url("issue_token", integration.pk),
-                                  {"description": "Entra", "scopes": ["read", "write"]})
+    posted = admin_browser.post(url("issue_token", integration.pk),
+                                {"description": "Entra", "scopes": ["read", "write"]})
+    assert posted.status_code == 302 and "no-store" in posted["Cache-Control"]
+    token = ScimToken.objects.get()
+    assert token.digest not in posted["Location"]
+    response = admin_browser.get(posted["Location"])
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     raw = shown_secret(response, "scim-token")
-    token = ScimToken.objects.get()
     assert token.matches(raw) and token.description == "Entra" and token.created_by is not None
     assert raw not in admin_browser.get(url("change", integration.pk)).content.decode()
     assert raw not in everything_stored()  # not in the session table either, nor in a message
+
+
+def test_a_reload_neither_shows_the_token_again_nor_mints_another(admin_browser, integration):
+    posted = admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read", "write"]})
+    first = admin_browser.get(posted["Location"])
+    raw = shown_secret(first, "scim-token")
+    again = admin_browser.get(posted["Location"]).content.decode()
+    assert raw not in again and "cannot be shown again" in again
+    assert ScimToken.objects.count() == 1
+
+
+def test_the_sealed_secret_is_not_in_clear_between_post_and_get(admin_browser, integration):
+    posted = admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read", "write"]})
+    stored = everything_stored()  # the session row holds the sealed secret now
+    raw = shown_secret(admin_browser.get(posted["Location"]), "scim-token")
+    assert raw not in stored and ScimToken.objects.get().matches(raw)
+
+
+def test_the_redirect_url_alone_shows_nothing_to_another_session(admin_browser, integration):
+    posted = admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read", "write"]})
+    other = Client()
+    other.force_login(get_user_model().objects.create_superuser(email="other@example.com", password="pw"))
+    assert "cannot be shown again" in other.get(posted["Location"]).content.decode()
+    assert shown_secret(admin_browser.get(posted["Location"]), "scim-token")
 
 
 def test_issue_token_with_service_account_and_read_scope(admin_browser, integration):
@@ -96,10 +123,23 @@ def test_rotate_from_the_admin(admin_browser, integration):
     old = ScimToken.issue(integration)
     form = admin_browser.get(url("rotate_token", integration.pk, old.token.pk))
     assert 'value="60"' in form.content.decode()  # default grace: TOKEN_ROTATION_GRACE in minutes
-    response = admin_browser.post(url("rotate_token", integration.pk, old.token.pk), {"grace_minutes": "0"})
+    response = admin_browser.post(url("rotate_token", integration.pk, old.token.pk), {"grace_minutes": "0"},
+                                  follow=True)
     raw = shown_secret(response, "scim-token")
     old.token.refresh_from_db()
     assert old.token.status == "revoked" and old.token.replaced_by.matches(raw)
+    assert f"The old token {old.token.prefix}… stopped working at once." in response.content.decode()
+
+
+def test_rotation_says_until_when_the_old_token_works(admin_browser, integration):
+    old = ScimToken.issue(integration)
+    response = admin_browser.post(url("rotate_token", integration.pk, old.token.pk), {"grace_minutes": "90"},
+                                  follow=True)
+    old.token.refresh_from_db()
+    end = old.token.expires_at.strftime("%Y-%m-%d %H:%M")
+    page = response.content.decode()
+    assert f"The old token {old.token.prefix}… keeps working until {end} UTC (in 90 minutes), then stops." in page
+    assert "retired" not in page
 
 
 def test_revoke_from_the_admin(admin_browser, integration):
@@ -121,7 +161,7 @@ def test_register_okta_oauth_client_with_prefilled_redirect_uris(admin_browser, 
     assert "Give the Okta app name" in missing.content.decode()
     response = admin_browser.post(url("add_oauth_client", integration.pk), {
         "name": "Okta", "grant_type": "authorization-code", "okta_app_name": "acme_portal",
-        "redirect_uris": initial, "scopes": ["read", "write"]})
+        "redirect_uris": initial, "scopes": ["read", "write"]}, follow=True)
     secret = shown_secret(response, "client-secret")
     client = OAuthClient.objects.get()
     assert client.application.redirect_uris.split()[0] == \
@@ -129,6 +169,11 @@ def test_register_okta_oauth_client_with_prefilled_redirect_uris(admin_browser, 
     assert len(client.application.redirect_uris.split()) == 5
     assert client.application.client_secret != secret and secret not in everything_stored()
     assert "scim.read scim.write" in response.content.decode()
+
+
+def test_oauth_help_text_shows_app_name_placeholder_as_text(admin_browser, integration):
+    form = admin_browser.get(url("add_oauth_client", integration.pk)).content.decode()
+    assert "/admin/app/&lt;appName&gt;/instance/" in form
 
 
 def test_generic_integration_defaults_to_client_credentials(admin_browser, make_integration):
@@ -139,7 +184,7 @@ def test_generic_integration_defaults_to_client_credentials(admin_browser, make_
 
 def test_new_secret_and_revoke_oauth_client(admin_browser, integration):
     issued = OAuthClient.register(integration, name="c", grant_type="client-credentials")
-    response = admin_browser.post(url("oauth_secret", integration.pk, issued.client.pk))
+    response = admin_browser.post(url("oauth_secret", integration.pk, issued.client.pk), follow=True)
     secret = shown_secret(response, "client-secret")
     assert secret != issued.secret
     assert admin_browser.post(url("revoke_oauth_client", integration.pk, issued.client.pk)).status_code == 302
@@ -167,7 +212,7 @@ def test_staff_without_credential_permissions_are_denied(integration, name, args
 def test_credentials_are_hidden_without_view_permission(integration):
     issued = ScimToken.issue(integration)
     page = staff_with("view_integration").get(url("change", integration.pk)).content.decode()
-    assert "SCIM base URL" in page
+    assert "SCIM connector base URL" in page
     assert issued.token.prefix not in page and "Permanent tokens" not in page
 
 
@@ -176,7 +221,7 @@ def test_token_permissions_are_enough_for_tokens(integration):
     issued = ScimToken.issue(integration)
     page = browser.get(url("change", integration.pk)).content.decode()
     assert issued.token.prefix in page and "OAuth clients" not in page
-    assert browser.post(url("issue_token", integration.pk), {"scopes": ["read"]}).status_code == 200
+    assert browser.post(url("issue_token", integration.pk), {"scopes": ["read"]}, follow=True).status_code == 200
     assert browser.get(url("add_oauth_client", integration.pk)).status_code == 403
 
 

@@ -68,6 +68,7 @@ class ProvisioningLog(models.Model):
         ordering = ["-created", "-id"]
         indexes = [
             models.Index(fields=["integration", "-created"], name="scim_log_integration"),
+            models.Index(fields=["integration", "outcome", "-created"], name="scim_log_integration_outcome"),
             models.Index(fields=["outcome", "-created"], name="scim_log_outcome"),
             models.Index(fields=["status", "-created"], name="scim_log_status"),
         ]
