@@ -31,8 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from scim_portal import signals
-from scim_portal.context import ScimContext
 from scim_portal.conf import app_settings
+from scim_portal.context import ScimContext
 from scim_portal.exceptions import ScimError
 from scim_portal.history import current_change
 from scim_portal.models import (

@@ -20,7 +20,7 @@ from tests.protocol import GROUP, assert_error, create_user, patch_body, user_bo
 
 pytestmark = pytest.mark.django_db
 
-refold_migration = importlib.import_module("scim_portal.migrations.0008_fold_lookalike_names")
+refold_migration = importlib.import_module("scim_portal.migrations.0009_fold_lookalike_names")
 
 NFC_JOSE = unicodedata.normalize("NFC", "jos\u00e9@example.com")
 NFD_JOSE = unicodedata.normalize("NFD", NFC_JOSE)

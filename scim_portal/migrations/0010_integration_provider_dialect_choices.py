@@ -9,7 +9,7 @@ import scim_portal.models.integration
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("scim_portal", "0007_drop_full_page_indexes"),
+        ("scim_portal", "0009_fold_lookalike_names"),
     ]
 
     operations = [

@@ -96,7 +96,7 @@ def refold(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("scim_portal", "0007_drop_full_page_indexes"),
+        ("scim_portal", "0008_scim_ids_as_text"),
     ]
 
     operations = [

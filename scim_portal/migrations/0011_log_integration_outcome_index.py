@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("scim_portal", "0007_drop_full_page_indexes"),
+        ("scim_portal", "0010_integration_provider_dialect_choices"),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scim_portal', '0007_drop_full_page_indexes'),
+        ('scim_portal', "0011_log_integration_outcome_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
