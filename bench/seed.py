@@ -130,7 +130,7 @@ def seed_portal(users: int, group_members: int) -> dict[str, Any]:
             for i in range(users)
         ))
         copy_rows(ScimUser, (
-            {"id": i + 1, "scim_id": dataset.scim_uuid(i), "integration_id": integration.pk,
+            {"id": i + 1, "scim_id": str(dataset.scim_uuid(i)), "integration_id": integration.pk,
              "user_id": first + i, "user_name": dataset.user_name(i),
              "user_name_key": fold(dataset.user_name(i)), "email_key": fold(dataset.email(i)),
              "external_id": dataset.external_id(i), "document": user_document(i), "version": 1,
