@@ -41,6 +41,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from scim_portal.admin_setup import when
 from scim_portal.conf import app_settings
 from scim_portal.forms import IssueTokenForm
 from scim_portal.models import Integration, OAuthClient, ScimToken, Scope
@@ -143,6 +144,11 @@ class OAuthClientForm(forms.Form):
         return data
 
 
+def exact(value: dt.datetime | None) -> str:
+    """A time to the minute in the portal's time zone, with the zone: no microseconds, no offset."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z") if value else "-"
+
+
 def rotation_wording(replaced: ScimToken | None) -> str:
     """What happens to the old token, from its stored end (the rotation grace decided it)."""
     if replaced is None:
@@ -204,8 +210,8 @@ class CredentialsAdminMixin(admin.ModelAdmin):
         tokens = obj.tokens.select_related("service_account").order_by("-created")[:50]
         rows = format_html_join("", "<tr><td><code>{}…</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                                     "<td>{}</td><td>{}</td></tr>",
-                                ((t.prefix, t.description, t.scopes, t.status, t.expires_at or "-",
-                                  t.last_used_at or "-", self.token_actions(request, obj, t)) for t in tokens))
+                                ((t.prefix, t.description, t.scopes, t.status, exact(t.expires_at),
+                                  when(t.last_used_at), self.token_actions(request, obj, t)) for t in tokens))
         add = ""
         if request.user.has_perm("scim_portal.add_scimtoken"):
             add = format_html('<a class="button" href="{}">{}</a>',
@@ -233,7 +239,7 @@ class CredentialsAdminMixin(admin.ModelAdmin):
         rows = format_html_join("", "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                                     "<td>{}</td><td>{}</td></tr>",
                                 ((c.client_id, c.application.name, c.application.authorization_grant_type,
-                                  oauth_scope_string(c), c.status, c.last_used_at or "-",
+                                  oauth_scope_string(c), c.status, when(c.last_used_at),
                                   self.oauth_actions(request, obj, c)) for c in clients))
         add = ""
         if request.user.has_perm("scim_portal.add_oauthclient"):

@@ -187,7 +187,7 @@ class IntegrationSetupMixin(admin.ModelAdmin):
         integration = get_object_or_404(Integration, pk=pk)
         if request.method != "POST" or not self.has_change_permission(request, integration):
             raise PermissionDenied
-        checks = selfcheck.run(integration, scim_base_url(request))
+        checks = selfcheck.run(integration, scim_base_url(request), created_by=request.user)
         request.session[SELFCHECK_KEY % pk] = {
             "at": timezone.now().isoformat(), "url": scim_base_url(request),
             "checks": [check.as_dict() for check in checks]}

@@ -95,15 +95,18 @@ def accepts_token(reply: Reply) -> Check:
     return Check("Accepts a bearer token", ok, detail)
 
 
-def run(integration: Integration, base_url: str) -> list[Check]:
-    """Probe ``base_url`` (the URL given to the IdP); a probe token exists only during the call."""
+def run(integration: Integration, base_url: str, created_by: Any = None) -> list[Check]:
+    """Probe ``base_url`` (the URL given to the IdP); a probe token exists only during the call.
+
+    ``created_by`` (the admin who pressed the button) is recorded in the token's history.
+    """
     url = base_url.rstrip("/") + "/ServiceProviderConfig"
     anonymous = fetch(url)
     checks = reachability(url, anonymous)
     if anonymous.status is None:
         return checks
     checks.append(refuses_anonymous(anonymous))
-    issued = ScimToken._create(integration, description="self-check probe", created_by=None,
+    issued = ScimToken._create(integration, description="self-check probe", created_by=created_by,
                                expires_at=timezone.now() + PROBE_LIFETIME, service_account=None,
                                scopes=Scope.READ)
     try:

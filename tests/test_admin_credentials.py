@@ -64,6 +64,17 @@ def test_integration_page_shows_setup_and_credentials(admin_browser, integration
     assert url("issue_token", integration.pk) in page and url("rotate_token", integration.pk, issued.token.pk) in page
 
 
+def test_token_times_read_as_people_read_them(admin_browser, integration):
+    from django.utils import timezone
+
+    issued = ScimToken.issue(integration, expires_at=timezone.now() + timezone.timedelta(days=30))
+    ScimToken.objects.filter(pk=issued.token.pk).update(last_used_at=timezone.now() - timezone.timedelta(minutes=3))
+    page = admin_browser.get(url("change", integration.pk)).content.decode()
+    assert "3\xa0minutes ago</time>" in page
+    assert issued.token.expires_at.strftime("%Y-%m-%d %H:%M UTC") in page
+    assert not re.search(r">[^<]*\d\d:\d\d:\d\d\.\d+\+00:00", page)  # no raw datetime shown as text
+
+
 def test_issue_token_shows_it_once(admin_browser, integration):
     posted = admin_browser.post(url("issue_token", integration.pk),
                                 {"description": "Entra", "scopes": ["read", "write"]})

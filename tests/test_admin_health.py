@@ -122,6 +122,9 @@ def test_self_check_over_http_from_the_admin(live_server, make_integration, sett
                  "Accepts a bearer token: 200 with the ServiceProviderConfig"):
         assert line in page
     assert page.count('class="scim-ok"') >= 3 and not ScimToken.objects.exists()  # the probe is gone
+    probe = ScimToken.history.model.objects.filter(description="self-check probe")
+    assert {record.history_type for record in probe} == {"+", "-"}
+    assert {record.created_by_id for record in probe} == {get_user_model().objects.get(email="root@example.com").pk}
     assert ProvisioningLog.objects.filter(integration=integration, status=200).count() == 1
 
 
