@@ -166,7 +166,7 @@ def check_active_field(user_model: type[models.Model]) -> list[checks.CheckMessa
         f"{user_model.__name__} has no boolean is_active field and USER_ATTRIBUTE_MAP does not map "
         "active: an IdP deactivation could not stop the person from logging in.",
         hint='Add an is_active BooleanField, or map "active" to the boolean field your login checks.',
-        id="scim_portal.E030")]
+        id="scim_portal.E012")]
 
 
 def check_attribute_map(user_model: type[models.Model]) -> list[checks.CheckMessage]:
@@ -209,7 +209,7 @@ def check_sqlite_writes(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             "write at the same time fail with \"database is locked\".",
             hint='Add "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20} to it, or use '
                  "PostgreSQL for more than one IdP worker.",
-            id="scim_portal.W030")
+            id="scim_portal.W012")
         for alias in sorted(aliases)
         if sqlite_without_immediate(settings.DATABASES.get(alias) or {})
     ]

@@ -99,7 +99,7 @@ SQLITE_FILE = {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/portal.sqli
 def test_w030_sqlite_file_without_immediate_transactions(settings):
     settings.DATABASES = {"default": SQLITE_FILE}
     messages = checks.check_sqlite_writes()
-    assert ids(messages) == ["scim_portal.W030"]
+    assert ids(messages) == ["scim_portal.W012"]
     assert "DATABASES['default']" in messages[0].msg
 
 
@@ -112,7 +112,7 @@ def test_w030_is_reported_by_manage_py_check(settings):
     settings.DATABASES = {"default": SQLITE_FILE}
     err = io.StringIO()
     call_command("check", stdout=io.StringIO(), stderr=err)
-    assert "scim_portal.W030" in err.getvalue()
+    assert "scim_portal.W012" in err.getvalue()
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")

@@ -2,7 +2,7 @@
 
 A host that maps only ``userName`` and one more field still gets its users switched
 off (and back on) by the IdP; a user model that gives ``active`` nowhere to go is a
-system-check error (``scim_portal.E030``).
+system-check error (``scim_portal.E012``).
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def test_the_map_binds_active_to_is_active_unless_it_names_another_field():
 
 def test_e012_a_model_without_is_active_and_a_map_without_active(monkeypatch):
     monkeypatch.setattr(mapping, "host_active_field", lambda: None)
-    assert [m.id for m in checks.check_models()] == ["scim_portal.E030"]
-    with pytest.raises(SystemCheckError, match=r"scim_portal\.E030"):
+    assert [m.id for m in checks.check_models()] == ["scim_portal.E012"]
+    with pytest.raises(SystemCheckError, match=r"scim_portal\.E012"):
         call_command("check")
 
 
