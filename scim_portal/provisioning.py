@@ -204,12 +204,12 @@ class Provisioner:
     def write_user(self, scim_user: ScimUser, document: dict[str, Any], password: str | None,
                    *, was_active: bool) -> None:
         policies.check_user_name(document)
-        if was_active and not document.get("active", True):
+        is_active = document.get("active") is True  # unassigned (removed by a PATCH) is not active
+        if was_active and not is_active:
             brake.check(self.context, scim_user)  # may hold it: 503, nothing applied
         policies.check_required(self.integration, document)
         if fold(primary_value(document.get(EMAILS))) != scim_user.email_key:
             policies.check_unique_email(self.integration, document, scim_user)
-        is_active = document.get("active") is True  # unassigned (removed by a PATCH) is not active
         if is_active and not was_active:
             policies.check_reactivation(self.integration, scim_user)
             policies.check_seat(self.integration)

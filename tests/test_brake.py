@@ -221,6 +221,16 @@ class TestLimits:
         assert client.put(f"Users/{users[1].scim_id}", body).status_code == 503
         assert host_active(users[1])
 
+    def test_a_patch_removing_active_counts(self, okta):
+        # A removed "active" is unassigned, and an unassigned account is not active (docs/protocol.md).
+        integration, client, users = okta
+        set_brake(integration, max_count=1, max_percent=0)
+        assert deactivate(client, users[0]).status_code == 200
+        remove = {"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "active"}]}
+        assert client.patch(f"Users/{users[1].scim_id}", remove).status_code == 503
+        assert host_active(users[1])
+        assert client.get(f"Users/{users[1].scim_id}").json_body["active"] is True
+
     def test_the_share_of_active_users_must_be_passed_too(self, integration, scim):
         set_brake(integration, max_count=2, max_percent=50)
         users = bulk_users(integration, 10)
