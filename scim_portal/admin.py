@@ -7,6 +7,7 @@ it is never put in a message, session or log.
 from __future__ import annotations
 
 import csv
+import json
 from operator import attrgetter
 from typing import Any
 
@@ -15,9 +16,10 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
@@ -27,6 +29,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from scim_portal.adapter import get_adapter
 from scim_portal.admin_credentials import CredentialsAdminMixin
 from scim_portal.models import GroupRule, Integration, ProvisioningLog, ScimGroup, ScimToken, ScimUser
+from scim_portal.models.resources import fold
 
 
 def scim_base_url(request: HttpRequest) -> str:
@@ -278,47 +281,154 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
+#: Permission to read and export what IdPs sent and were told (personal data).
+BODIES_PERMISSION = "scim_portal.view_log_bodies"
+BODY_FIELDS = frozenset({"request_body", "response_body"})
+
+
+def may_read_bodies(request: HttpRequest) -> bool:
+    return request.user.has_perm(BODIES_PERMISSION)
+
+
+def seconds(value: Any) -> str:
+    """A time to the second, in the current time zone (the admin's default format stops at minutes)."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def user_history_link(user_id: Any, user: Any) -> str:
+    """A link to a host user's history page ("" when the user admin has none)."""
+    if user is None:
+        return ""
+    opts = user._meta
+    try:
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[user_id])
+    except NoReverseMatch:
+        return ""
+    return format_html('<a href="{}">{}</a>', url, _("history"))
+
+
+def pretty_json(value: Any) -> str:
+    if value is None:
+        return "-"
+    return format_html('<pre class="scim-body">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False))
+
+
 @admin.register(ProvisioningLog)
 class ProvisioningLogAdmin(ReadOnlyAdmin):
     """What every SCIM request asked and got; failures first to hand with the outcome filter.
 
     Filters use fixed choices and indexed columns, so the list stays fast at
-    millions of rows; search matches a request id, a resource id or the
-    affected user's username exactly.  ``?user__id__exact=<pk>`` shows one user's requests.
+    millions of rows.  Search matches the start of a userName, displayName or
+    email (the log's own partial, prefix-indexed ``subject_key``/``email_key``),
+    the start of a SCIM resource id, or a whole request id: each term is an index
+    range scan, never a scan of the table or a join to the user table.
+    ``?user__id__exact=<pk>`` shows one user's requests.
+
+    Request and response bodies hold personal data: only users with the
+    ``scim_portal.view_log_bodies`` permission see and export them.
     """
 
-    list_display = ["created", "integration", "method", "path_short", "status", "outcome", "scim_type",
-                    "affected_user", "duration_ms"]
+    list_display = ["time", "integration_name", "request_line", "subject", "status", "outcome", "scim_type",
+                    "reason", "affected_user"]
+    list_display_links = ["time"]
+    sortable_by = ["time"]  # sorting millions of rows by another column would not use an index
     list_filter = ["outcome", "integration", StatusFilter, ScimTypeFilter, MethodFilter, ResourceTypeFilter,
                    "created"]
     list_select_related = ["integration", "user"]
-    readonly_fields = [f.name for f in ProvisioningLog._meta.fields if f.name != "user"] + ["affected_user"]
     actions = ["export_as_csv"]
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
     paginator = EstimatedCountPaginator
+    search_help_text = _("Start of a userName, email, group name or SCIM id; or a whole request id.")
+    reason_length = 70
 
     def get_search_fields(self, request):
-        return ["=request_id", "=resource_id", f"=user__{get_user_model().USERNAME_FIELD}"]
+        return ["subject_key", "email_key", "resource_id", "=request_id"]  # shows the box; see below
 
-    @admin.display(description=_("path"))
-    def path_short(self, obj: ProvisioningLog) -> str:
-        return obj.path[:80]
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        key = fold(term)
+        # "<> ''" repeats the partial indexes' condition, so that PostgreSQL may use them.
+        matches = (Q(subject_key__startswith=key) & ~Q(subject_key="")
+                   | Q(email_key__startswith=key) & ~Q(email_key="")
+                   | Q(resource_id__startswith=term.lower()) | Q(request_id=term))
+        return queryset.filter(matches), False
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # A filter on a body in the URL would reveal its content one guess at a time.
+        if lookup.split("__", 1)[0] in BODY_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (None, {"fields": ["time", "integration", "credential", "dialect", "request_id", "duration_ms"]}),
+            (_("Request"), {"fields": ["method", "path", "resource_type", "resource_id", "subject",
+                                       "affected_user"]}),
+            (_("Answer"), {"fields": ["status", "outcome", "scim_type", "detail"]}),
+        ]
+        if may_read_bodies(request):
+            fieldsets.append((_("Bodies"), {"fields": ["request_body_json", "response_body_json"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _title, options in self.get_fieldsets(request, obj) for name in options["fields"]]
+
+    @admin.display(description=_("time"), ordering="created")
+    def time(self, obj: ProvisioningLog) -> str:
+        return seconds(obj.created)
+
+    @admin.display(description=_("integration"), ordering="integration")
+    def integration_name(self, obj: ProvisioningLog) -> str:
+        return obj.integration.name if obj.integration else "-"
+
+    @admin.display(description=_("request"))
+    def request_line(self, obj: ProvisioningLog) -> str:
+        path = obj.path.split("/v2/", 1)[-1]
+        short = path if len(path) <= 32 else path[:31] + "…"
+        return format_html('<span title="{}"><b>{}</b> {}</span>', obj.path, obj.method, short)
+
+    @admin.display(description=_("reason"))
+    def reason(self, obj: ProvisioningLog) -> str:
+        if not obj.detail:
+            return "-"
+        short = obj.detail if len(obj.detail) <= self.reason_length else obj.detail[: self.reason_length - 1] + "…"
+        return format_html('<span title="{}">{}</span>', obj.detail, short)
 
     @admin.display(description=_("affected user"))
     def affected_user(self, obj: ProvisioningLog) -> str:
-        return user_change_link(obj.user_id, obj.user)
+        link = user_change_link(obj.user_id, obj.user)
+        history = user_history_link(obj.user_id, obj.user)
+        return format_html("{} · {}", link, history) if history else link
+
+    @admin.display(description=_("request body"))
+    def request_body_json(self, obj: ProvisioningLog) -> str:
+        return pretty_json(obj.request_body)
+
+    @admin.display(description=_("response body"))
+    def response_body_json(self, obj: ProvisioningLog) -> str:
+        return pretty_json(obj.response_body)
 
     @admin.action(description=_("Export selected entries as CSV"))
     def export_as_csv(self, request, queryset):
         columns: list[tuple[str, Any]] = [
             *[(name, attrgetter(name)) for name in ("created", "integration", "credential", "method", "path",
-                                                    "resource_type", "resource_id", "user_id")],
+                                                    "resource_type", "resource_id", "subject", "user_id")],
             ("user", lambda row: row.user if row.user_id else ""),
             *[(name, attrgetter(name)) for name in ("status", "outcome", "scim_type", "detail", "duration_ms",
                                                     "request_id")],
         ]
+        if may_read_bodies(request):
+            columns += [(name, lambda row, name=name: json_cell(getattr(row, name))) for name in sorted(BODY_FIELDS)]
+        else:
+            queryset = queryset.defer(*BODY_FIELDS)  # not even read from the database
         # The action's queryset carries list_select_related: no query per exported row.
         return export_csv(self, request, queryset, columns, "provisioning-log.csv")
+
+
+def json_cell(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class ScimHistoryAdmin(ReadOnlyAdmin):
