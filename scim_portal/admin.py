@@ -25,10 +25,21 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from scim_portal.adapter import get_adapter
 from scim_portal.admin_credentials import CredentialsAdminMixin
-from scim_portal.models import GroupRule, Integration, ProvisioningLog, ScimGroup, ScimToken, ScimUser
+from scim_portal.models import (
+    GroupRule,
+    Integration,
+    Membership,
+    MembershipChange,
+    ProvisioningLog,
+    ScimGroup,
+    ScimToken,
+    ScimUser,
+)
 from scim_portal.models.resources import fold
 
 
@@ -82,6 +93,7 @@ class IntegrationAdmin(CredentialsAdminMixin, SimpleHistoryAdmin):
     filter_horizontal = ["default_groups"]
     readonly_fields = ["setup", "credentials"]
     inlines = [GroupRuleInline]
+    object_history_form_template = "scim_portal/admin/history_form.html"
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
@@ -121,6 +133,7 @@ class ScimTokenAdmin(SimpleHistoryAdmin):
     fields = ["integration", "prefix", "description", "service_account", "scopes", "expires_at", "created",
               "created_by", "last_used_at", "revoked_at", "replaced_by"]
     actions = ["revoke"]
+    object_history_form_template = "scim_portal/admin/history_form.html"
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -448,6 +461,7 @@ class ScimHistoryAdmin(ReadOnlyAdmin):
                    ("history_user", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["history_user", "scim_integration"]
     actions = ["export_as_csv"]
+    change_list_template = "scim_portal/admin/history_change_list.html"
 
     def get_search_fields(self, request):
         user_model = get_user_model()
@@ -488,11 +502,29 @@ class ScimHistoryAdmin(ReadOnlyAdmin):
 
 
 def scim_request_link(record: Any) -> str:
-    """A history record's SCIM request, linked to its provisioning log entry."""
-    request_id = getattr(record, "scim_request_id", "")
+    """A history record's (or membership change's) SCIM request, linked to its provisioning log entry."""
+    request_id = getattr(record, "scim_request_id", "") or getattr(record, "request_id", "")
     if not request_id:
         return "-"
     return format_html('<a href="{}">{}</a>', log_url(request_id=request_id), request_id[:12])
+
+
+class ScimDeltaHelper(HistoricalRecordContextHelper):
+    """simple-history's diff, except that a reference that was empty reads "None".
+
+    simple-history renders an empty foreign key on the older side as a deleted
+    object ("Deleted licence (pk=None)"); nothing was deleted there.
+    """
+
+    def prepare_delta_change_value(self, change: Any, value: Any) -> Any:
+        if isinstance(value, DeletedObject) and value.pk is None:
+            return None
+        return super().prepare_delta_change_value(change, value)
+
+
+def admin_reason(action: str, request: HttpRequest) -> str:
+    """The history reason of a change made in the admin, e.g. "Changed in admin by ann@example.com"."""
+    return f"{action} in admin by {request.user}"[:100]
 
 
 class ScimHistoryAdminMixin(SimpleHistoryAdmin):
@@ -503,11 +535,14 @@ class ScimHistoryAdminMixin(SimpleHistoryAdmin):
     The model needs ``HistoricalRecords(bases=[ScimHistoricalFields])``.  Its
     "History" page lists each change with the integration, the credential and
     a link to the provisioning log entry of the request that made it; the
-    change page gains a "SCIM history" section with the latest changes and
-    links to the person's full history and provisioning log (failures too).
+    change page gains a "SCIM history" section with the latest changes, group
+    joins and leaves made by SCIM, and links to the person's full history,
+    memberships and provisioning log (failures too).  Saves and deletions made
+    in the admin carry a reason ("Changed in admin by <user>").
     """
 
     history_list_display = ["scim_integration", "scim_credential", "scim_request"]
+    object_history_form_template = "scim_portal/admin/history_form.html"
     scim_recent_changes = 5
 
     def get_readonly_fields(self, request, obj=None):
@@ -519,6 +554,17 @@ class ScimHistoryAdminMixin(SimpleHistoryAdmin):
             fieldsets.append((_("SCIM history"), {"fields": ["scim_history"]}))
         return fieldsets
 
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ScimDeltaHelper(self.model, historical_record)
+
+    def save_model(self, request, obj, form, change):
+        obj._change_reason = admin_reason("Changed" if change else "Added", request)
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        obj._change_reason = admin_reason("Deleted", request)
+        super().delete_model(request, obj)
+
     @admin.display(description=_("SCIM request"))
     def scim_request(self, record: Any) -> str:
         return scim_request_link(record)
@@ -527,27 +573,81 @@ class ScimHistoryAdminMixin(SimpleHistoryAdmin):
     def scim_history(self, obj: Any) -> str:
         if obj is None or obj.pk is None:
             return "-"
-        opts = obj._meta
-        records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id")
-                       [: self.scim_recent_changes])
-        rows = format_html_join(
+        is_user = isinstance(obj, get_user_model())
+        rows = sorted([*self.recent_changes(obj), *self.recent_memberships(obj, is_user)],
+                      key=lambda row: row[0], reverse=True)[: self.scim_recent_changes * 2]
+        body = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((r.history_date.strftime("%Y-%m-%d %H:%M:%S"), r.get_history_type_display(),
-              r.history_user or "-", getattr(r, "scim_integration", None) or "-",
-              r.history_change_reason or "", scim_request_link(r)) for r in records),
+            ((seconds(when), *cells) for when, *cells in rows),
         )
         header = format_html(
             "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
             _("When"), _("Action"), _("By"), _("Integration"), _("Reason"), _("SCIM request"))
-        links = format_html('<a href="{}">{}</a>', reverse(
-            f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk]), _("All changes"))
-        if isinstance(obj, get_user_model()):
+        return format_html('<table class="scim-history">{}{}</table><p>{}</p>', header, body,
+                           self.history_links(obj, is_user))
+
+    def recent_changes(self, obj: Any) -> list[tuple[Any, ...]]:
+        records = obj.history.select_related("history_user").order_by("-history_date", "-history_id")
+        return [(r.history_date, r.get_history_type_display(), r.history_user or "-",
+                 getattr(r, "scim_integration", None) or "-", r.history_change_reason or "",
+                 scim_request_link(r)) for r in records[: self.scim_recent_changes]]
+
+    def recent_memberships(self, obj: Any, is_user: bool) -> list[tuple[Any, ...]]:
+        """Group joins and leaves made by SCIM (simple-history does not track them)."""
+        if not is_user and not isinstance(obj, get_adapter().group_model()):
+            return []
+        changes = MembershipChange.objects.filter(**{"user_id" if is_user else "group_id": obj.pk})
+        changes = changes.select_related("actor", "integration", "user")[: self.scim_recent_changes]
+        return [(c.created, membership_action(c, is_user), c.actor or "-", c.integration or "-",
+                 "", scim_request_link(c)) for c in changes]
+
+    def history_links(self, obj: Any, is_user: bool) -> str:
+        opts = obj._meta
+        memberships = reverse("admin:scim_portal_membershipchange_changelist") + "?" + urlencode(
+            {"user__id__exact" if is_user else "group__id__exact": obj.pk})
+        links = format_html('<a href="{}">{}</a> · <a href="{}">{}</a>', reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk]), _("All changes"),
+            memberships, _("Group memberships"))
+        if is_user:
             links = format_html(
                 '{} · <a href="{}">{}</a> · <a href="{}">{}</a>', links,
                 log_url(user__id__exact=obj.pk), _("Provisioning log"),
                 log_url(user__id__exact=obj.pk, outcome__exact="failure"), _("Failed requests"),
             )
-        return format_html('<table class="scim-history">{}{}</table><p>{}</p>', header, rows, links)
+        return links
+
+
+def membership_action(change: MembershipChange, for_user: bool) -> str:
+    """ "Joined Engineering" on a person's page, "alice@example.com joined" on a group's."""
+    if for_user:
+        verb = _("Joined %s") if change.change == Membership.JOINED else _("Left %s")
+        return verb % change.group_name
+    verb = _("%s joined") if change.change == Membership.JOINED else _("%s left")
+    return verb % (change.user or change.user_id)
+
+
+@admin.register(MembershipChange)
+class MembershipChangeAdmin(ReadOnlyAdmin):
+    """Who joined or left which group through SCIM, and in which request."""
+
+    list_display = ["time", "member", "change", "group_name", "integration", "actor", "request"]
+    list_display_links = ["time"]
+    list_filter = ["change", "integration", "created"]
+    list_select_related = ["integration", "actor", "user"]
+    search_fields = ["group_name", "=request_id"]
+    sortable_by = ["time"]
+
+    @admin.display(description=_("time"), ordering="created")
+    def time(self, obj: MembershipChange) -> str:
+        return seconds(obj.created)
+
+    @admin.display(description=_("user"))
+    def member(self, obj: MembershipChange) -> str:
+        return user_change_link(obj.user_id, obj.user)
+
+    @admin.display(description=_("SCIM request"))
+    def request(self, obj: MembershipChange) -> str:
+        return scim_request_link(obj)
 
 
 @admin.register(GroupRule.history.model)

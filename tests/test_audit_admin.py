@@ -97,6 +97,77 @@ def test_group_change_page_shows_its_history(browser, story):
     assert story["okta"].name in html
 
 
+def test_group_joins_and_leaves_appear_in_the_users_scim_history(browser, story, scim_for,
+                                                                  django_capture_on_commit_callbacks):
+    from scim_portal.models import MembershipChange, ScimGroup
+
+    alice, okta = story["alice"], story["okta"]
+    scim = scim_for(okta)
+    group_id = str(ScimGroup.objects.get(display_name="Sales").scim_id)
+    member = {"value": story["alice_id"]}
+    with django_capture_on_commit_callbacks(execute=True):  # records are written once a change commits
+        leave = {"op": "remove", "path": f'members[value eq "{story["alice_id"]}"]'}
+        removal = scim.patch(f"Groups/{group_id}", patch(leave))
+        assert removal.status_code in (200, 204)
+        bad = scim.patch(f"Groups/{group_id}", patch({"op": "add", "path": "members", "value": [member]},
+                                                     {"op": "explode"}))
+        assert bad.status_code == 400  # rolled back: records nothing
+        back = scim.patch(f"Groups/{group_id}", patch({"op": "add", "path": "members", "value": [member]}))
+        assert back.status_code in (200, 204)
+    changes = list(MembershipChange.objects.order_by("created", "id"))
+    assert [(c.user_id, c.change, c.group_name) for c in changes] == [
+        (alice.pk, "left", "Sales"), (alice.pk, "joined", "Sales")]
+    assert changes[0].request_id == removal["X-Request-ID"] and changes[0].actor_id == okta.service_account_id
+    html = page(browser.get(reverse("admin:portal_user_change", args=[alice.pk])))
+    assert "Joined Sales" in html and "Left Sales" in html
+    assert f"request_id={removal['X-Request-ID']}" in html
+    group = Group.objects.get(name="Sales")
+    html = page(browser.get(reverse("admin:auth_group_change", args=[group.pk])))
+    assert "alice@example.com joined" in html and "alice@example.com left" in html
+    memberships = reverse("admin:scim_portal_membershipchange_changelist")
+    response = browser.get(memberships, {"user__id__exact": alice.pk})
+    assert response.context["cl"].result_count == 2
+    assert browser.get(memberships, {"user__id__exact": story["bob"].pk}).context["cl"].result_count == 0
+
+
+def test_a_create_that_grants_a_licence_shows_no_deleted_placeholder(browser, make_integration, scim_for):
+    from portal.models import Licence
+
+    Licence.objects.create(name="Standard")
+    scim = scim_for(make_integration(IdentityProvider.OKTA, default_grant="Standard"))
+    scim_id = scim.post("Users", okta_user("erin@example.com")).json_body["id"]
+    user = ScimUser.objects.get(scim_id=scim_id).user
+    assert user.licence.name == "Standard"
+    html = page(browser.get(reverse("admin:portal_user_history", args=[user.pk])))
+    assert "Standard" in html
+    assert "Deleted licence" not in html and "pk=None" not in html
+
+
+def test_admin_edits_carry_a_reason(browser):
+    local = get_user_model().objects.create_user(email="local@example.com")
+    form = {"email": "local@example.com", "first_name": "Lo", "last_name": "Cal", "licence": "",
+            "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00",
+            "last_login_0": "", "last_login_1": ""}
+    response = browser.post(reverse("admin:portal_user_change", args=[local.pk]), form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    record = get_user_model().history.filter(id=local.pk).latest()
+    assert record.history_change_reason == "Changed in admin by root@example.com"
+    assert record.history_user.email == "root@example.com"
+    html = page(browser.get(reverse("admin:portal_user_change", args=[local.pk])))
+    assert "Changed in admin by root@example.com" in html
+
+
+def test_history_pages_lead_back_to_scim_provisioning(browser, story):
+    html = page(browser.get(USER_HISTORY))
+    assert '<a href="/admin/scim_portal/">SCIM provisioning</a>' in html
+    okta = story["okta"]
+    okta.enabled = False
+    okta.save()
+    record = okta.history.latest()
+    url = reverse("admin:scim_portal_integration_simple_history", args=[okta.pk, record.history_id])
+    assert '<a href="/admin/scim_portal/">SCIM provisioning</a>' in page(browser.get(url))
+
+
 # -- change history --------------------------------------------------------------------------------------
 
 def test_change_history_filters(browser, story):

@@ -139,12 +139,13 @@ class MembershipChange(models.Model):
         "scim_portal.Integration", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("integration"),
     )
+    # Nullable only so that the admin joins with LEFT JOIN: a row outlives its user and group.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
         related_name="+", verbose_name=_("user"),
     )
     group = models.ForeignKey(
-        group_model_label(), on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        group_model_label(), null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
         related_name="+", verbose_name=_("group"),
     )
     group_name = models.CharField(_("group name"), max_length=255)
