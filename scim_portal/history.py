@@ -59,8 +59,9 @@ def record_membership(sender: Any, group: Any, added: list[Any], removed: list[A
                       actor: Any, request_id: str, **kwargs: Any) -> None:
     """``group_membership_changed`` receiver: one ``MembershipChange`` row per person who joined or left.
 
-    Sent after commit, so only changes that happened are recorded; one
-    ``INSERT`` per request, sized by the members it named.
+    Sent after commit, so only changes that happened are recorded: one
+    statement for one member (the usual Okta and Entra PATCH), one transaction
+    for more, sized by the members the request named.
     """
     from scim_portal.conf import app_settings
     from scim_portal.models import Membership, MembershipChange
@@ -71,4 +72,7 @@ def record_membership(sender: Any, group: Any, added: list[Any], removed: list[A
               "group_name": name, "actor_id": getattr(actor, "pk", None), "request_id": request_id}
     rows = [MembershipChange(user_id=user_id, change=Membership.JOINED, **common) for user_id in added]
     rows += [MembershipChange(user_id=user_id, change=Membership.LEFT, **common) for user_id in removed]
-    MembershipChange.objects.bulk_create(rows, batch_size=5000)
+    if len(rows) == 1:
+        rows[0].save()  # one INSERT in autocommit; bulk_create would add BEGIN and COMMIT
+    elif rows:
+        MembershipChange.objects.bulk_create(rows, batch_size=5000)
