@@ -98,7 +98,8 @@ class IntegrationAdmin(CredentialsAdminMixin, SimpleHistoryAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (None, {"fields": ["name", "slug", "provider", "enabled", "service_account"]}),
-            (_("Identity matching"), {"fields": ["unique_identifier", "link_existing_users"]}),
+            (_("Identity matching"), {"fields": ["unique_identifier", "link_existing_users",
+                                                 "adopt_existing_groups"]}),
             (_("New accounts"), {"fields": ["default_groups", "default_grant", "required_attributes",
                                             "seat_limit"]}),
             (_("Leavers and returners"), {"fields": ["deprovisioning", "reactivation_allowed",
