@@ -312,7 +312,8 @@ def test_log_list_reads_at_a_glance(browser, story):
     html = page(browser.get(LOG))
     assert timezone.localtime(entry.created).strftime("%Y-%m-%d %H:%M:%S") in html  # to the second
     assert f'<span title="{entry.detail[:30]}' in html.replace("&#x27;", "'").replace("&quot;", '"')
-    assert 'class="column-reason"' in html and 'class="column-subject"' in html
+    assert 'class="column-reason"' in html and 'class="column-scim_type"' in html
+    assert '<span class="scim-log-sub" title="alice@example.com">alice@example.com</span>' in html  # subject
     alice = story["alice"]
     assert reverse("admin:portal_user_history", args=[alice.pk]) in html  # each entry: user and history
 
