@@ -311,7 +311,8 @@ def test_log_list_reads_at_a_glance(browser, story):
     entry = ProvisioningLog.objects.get(request_id=story["failed"]["X-Request-ID"])
     html = page(browser.get(LOG))
     assert timezone.localtime(entry.created).strftime("%Y-%m-%d %H:%M:%S") in html  # to the second
-    assert f'<span title="{entry.detail[:30]}' in html.replace("&#x27;", "'").replace("&quot;", '"')
+    unescaped = html.replace("&#x27;", "'").replace("&quot;", '"')
+    assert f'<span class="scim-log-reason" title="{entry.detail[:30]}' in unescaped
     assert 'class="column-reason"' in html and 'class="column-scim_type"' in html
     assert '<span class="scim-log-sub" title="alice@example.com">alice@example.com</span>' in html  # subject
     alice = story["alice"]

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 POLICY_FIELDS = [
-    "unique_identifier", "link_existing_users", "default_groups", "default_grant", "required_attributes",
+    "unique_identifier", "link_existing_users", "adopt_existing_groups", "default_groups", "default_grant",
+    "required_attributes",
     "seat_limit", "deprovisioning", "reactivation_allowed", "reactivation_cooldown_days",
     "writable_attributes", "unknown_attributes",
 ]
