@@ -7,22 +7,27 @@ it is never put in a message, session or log.
 from __future__ import annotations
 
 import csv
+import json
 from operator import attrgetter
 from typing import Any
+from urllib.parse import unquote
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from scim_portal.adapter import get_adapter
 from scim_portal.admin_credentials import CredentialsAdminMixin
@@ -32,11 +37,14 @@ from scim_portal.models import (
     GroupRule,
     IdentityProvider,
     Integration,
+    Membership,
+    MembershipChange,
     ProvisioningLog,
     ScimGroup,
     ScimToken,
     ScimUser,
 )
+from scim_portal.models.resources import fold
 
 
 class GroupRuleForm(forms.ModelForm):
@@ -102,6 +110,7 @@ class IntegrationAdmin(IntegrationSetupMixin, CredentialsAdminMixin, SimpleHisto
     filter_horizontal = ["default_groups"]
     readonly_fields = ["setup", "health", "credentials"]
     inlines = [GroupRuleInline]
+    object_history_form_template = "scim_portal/admin/history_form.html"
 
     class Media:
         css = {"all": ["scim_portal/admin/scim_portal.css"]}
@@ -115,7 +124,8 @@ class IntegrationAdmin(IntegrationSetupMixin, CredentialsAdminMixin, SimpleHisto
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (None, {"fields": ["name", "slug", "provider", "enabled", "service_account"]}),
-            (_("Identity matching"), {"fields": ["unique_identifier", "link_existing_users"]}),
+            (_("Identity matching"), {"fields": ["unique_identifier", "link_existing_users",
+                                                 "adopt_existing_groups"]}),
             (_("New accounts"), {"fields": ["default_groups", "default_grant", "required_attributes",
                                             "seat_limit"]}),
             (_("Leavers and returners"), {"fields": ["deprovisioning", "reactivation_allowed",
@@ -142,6 +152,7 @@ class ScimTokenAdmin(SimpleHistoryAdmin):
     fields = ["integration", "prefix", "description", "service_account", "scopes", "expires_at", "created",
               "created_by", "last_used_at", "revoked_at", "replaced_by"]
     actions = ["revoke"]
+    object_history_form_template = "scim_portal/admin/history_form.html"
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -302,47 +313,161 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
+#: Permission to read and export what IdPs sent and were told (personal data).
+BODIES_PERMISSION = "scim_portal.view_log_bodies"
+BODY_FIELDS = frozenset({"request_body", "response_body"})
+
+
+def may_read_bodies(request: HttpRequest) -> bool:
+    return request.user.has_perm(BODIES_PERMISSION)
+
+
+def seconds(value: Any) -> str:
+    """A time to the second, in the current time zone (the admin's default format stops at minutes)."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def user_history_link(user_id: Any, user: Any) -> str:
+    """A link to a host user's history page ("" when the user admin has none)."""
+    if user is None:
+        return ""
+    opts = user._meta
+    try:
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[user_id])
+    except NoReverseMatch:
+        return ""
+    return format_html('<a href="{}">{}</a>', url, _("history"))
+
+
+def pretty_json(value: Any) -> str:
+    if value is None:
+        return "-"
+    return format_html('<pre class="scim-body">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False))
+
+
 @admin.register(ProvisioningLog)
 class ProvisioningLogAdmin(ReadOnlyAdmin):
     """What every SCIM request asked and got; failures first to hand with the outcome filter.
 
     Filters use fixed choices and indexed columns, so the list stays fast at
-    millions of rows; search matches a request id, a resource id or the
-    affected user's username exactly.  ``?user__id__exact=<pk>`` shows one user's requests.
+    millions of rows.  Search matches the start of a userName, displayName or
+    email (the log's own partial, prefix-indexed ``subject_key``/``email_key``),
+    the start of a SCIM resource id, or a whole request id: each term is an index
+    range scan, never a scan of the table or a join to the user table.
+    ``?user__id__exact=<pk>`` shows one user's requests.
+
+    Request and response bodies hold personal data: only users with the
+    ``scim_portal.view_log_bodies`` permission see and export them.
     """
 
-    list_display = ["created", "integration", "method", "path_short", "status", "outcome", "scim_type",
-                    "affected_user", "duration_ms"]
+    list_display = ["time", "request_line", "status", "outcome", "scim_type", "reason", "affected_user"]
+    list_display_links = ["time"]
+    sortable_by = ["time"]  # sorting millions of rows by another column would not use an index
     list_filter = ["outcome", "integration", StatusFilter, ScimTypeFilter, MethodFilter, ResourceTypeFilter,
                    "created"]
     list_select_related = ["integration", "user"]
-    readonly_fields = [f.name for f in ProvisioningLog._meta.fields if f.name != "user"] + ["affected_user"]
     actions = ["export_as_csv"]
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
     paginator = EstimatedCountPaginator
+    search_help_text = _("Start of a userName, email, group name or SCIM id; or a whole request id.")
+    reason_length = 90
+
+    class Media:
+        css = {"all": ["scim_portal/admin/audit.css"]}
+
+    def changelist_view(self, request, extra_context=None):
+        # The list is wide: it takes the page's width instead of sharing it with the app menu
+        # (the breadcrumbs still lead back), so that every column fits at 1400 px.
+        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
 
     def get_search_fields(self, request):
-        return ["=request_id", "=resource_id", f"=user__{get_user_model().USERNAME_FIELD}"]
+        return ["subject_key", "email_key", "resource_id", "=request_id"]  # shows the box; see below
 
-    @admin.display(description=_("path"))
-    def path_short(self, obj: ProvisioningLog) -> str:
-        return obj.path[:80]
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        key = fold(term)
+        # "<> ''" repeats the partial indexes' condition, so that PostgreSQL may use them.
+        matches = (Q(subject_key__startswith=key) & ~Q(subject_key="")
+                   | Q(email_key__startswith=key) & ~Q(email_key="")
+                   | Q(resource_id__startswith=term.lower()) | Q(request_id=term))
+        return queryset.filter(matches), False
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # A filter on a body in the URL would reveal its content one guess at a time.
+        if lookup.split("__", 1)[0] in BODY_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (None, {"fields": ["time", "integration", "credential", "dialect", "request_id", "duration_ms"]}),
+            (_("Request"), {"fields": ["method", "path", "resource_type", "resource_id", "subject",
+                                       "affected_user"]}),
+            (_("Answer"), {"fields": ["status", "outcome", "scim_type", "detail"]}),
+        ]
+        if may_read_bodies(request):
+            fieldsets.append((_("Bodies"), {"fields": ["request_body_json", "response_body_json"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _title, options in self.get_fieldsets(request, obj) for name in options["fields"]]
+
+    @admin.display(description=_("time"), ordering="created")
+    def time(self, obj: ProvisioningLog) -> str:
+        """The time to the second, and the integration below it."""
+        integration = obj.integration.name if obj.integration else _("(not authenticated)")
+        return format_html('{}<span class="scim-log-sub">{}</span>', seconds(obj.created), integration)
+
+    @admin.display(description=_("request"))
+    def request_line(self, obj: ProvisioningLog) -> str:
+        """Method and path, and below them the userName or displayName the request was about."""
+        path = unquote(obj.path.split("/v2/", 1)[-1])
+        short = path if len(path) <= 22 else path[:21] + "…"
+        return format_html('<span title="{}"><b>{}</b> {}</span><span class="scim-log-sub" title="{}">{}</span>',
+                           obj.path, obj.method, short, obj.subject, obj.subject or "")
+
+    @admin.display(description=_("reason"))
+    def reason(self, obj: ProvisioningLog) -> str:
+        if not obj.detail:
+            return "-"
+        short = obj.detail if len(obj.detail) <= self.reason_length else obj.detail[: self.reason_length - 1] + "…"
+        return format_html('<span class="scim-log-reason" title="{}">{}</span>', obj.detail, short)
 
     @admin.display(description=_("affected user"))
     def affected_user(self, obj: ProvisioningLog) -> str:
-        return user_change_link(obj.user_id, obj.user)
+        link = user_change_link(obj.user_id, obj.user)
+        history = user_history_link(obj.user_id, obj.user)
+        return format_html('<span class="scim-log-user">{}</span>{}', link, history)
+
+    @admin.display(description=_("request body"))
+    def request_body_json(self, obj: ProvisioningLog) -> str:
+        return pretty_json(obj.request_body)
+
+    @admin.display(description=_("response body"))
+    def response_body_json(self, obj: ProvisioningLog) -> str:
+        return pretty_json(obj.response_body)
 
     @admin.action(description=_("Export selected entries as CSV"))
     def export_as_csv(self, request, queryset):
         columns: list[tuple[str, Any]] = [
             *[(name, attrgetter(name)) for name in ("created", "integration", "credential", "method", "path",
-                                                    "resource_type", "resource_id", "user_id")],
+                                                    "resource_type", "resource_id", "subject", "user_id")],
             ("user", lambda row: row.user if row.user_id else ""),
             *[(name, attrgetter(name)) for name in ("status", "outcome", "scim_type", "detail", "duration_ms",
                                                     "request_id")],
         ]
+        if may_read_bodies(request):
+            columns += [(name, lambda row, name=name: json_cell(getattr(row, name))) for name in sorted(BODY_FIELDS)]
+        else:
+            queryset = queryset.defer(*BODY_FIELDS)  # not even read from the database
         # The action's queryset carries list_select_related: no query per exported row.
         return export_csv(self, request, queryset, columns, "provisioning-log.csv")
+
+
+def json_cell(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class ScimHistoryAdmin(ReadOnlyAdmin):
@@ -362,6 +487,7 @@ class ScimHistoryAdmin(ReadOnlyAdmin):
                    ("history_user", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["history_user", "scim_integration"]
     actions = ["export_as_csv"]
+    change_list_template = "scim_portal/admin/history_change_list.html"
 
     def get_search_fields(self, request):
         user_model = get_user_model()
@@ -402,11 +528,29 @@ class ScimHistoryAdmin(ReadOnlyAdmin):
 
 
 def scim_request_link(record: Any) -> str:
-    """A history record's SCIM request, linked to its provisioning log entry."""
-    request_id = getattr(record, "scim_request_id", "")
+    """A history record's (or membership change's) SCIM request, linked to its provisioning log entry."""
+    request_id = getattr(record, "scim_request_id", "") or getattr(record, "request_id", "")
     if not request_id:
         return "-"
     return format_html('<a href="{}">{}</a>', log_url(request_id=request_id), request_id[:12])
+
+
+class ScimDeltaHelper(HistoricalRecordContextHelper):
+    """simple-history's diff, except that a reference that was empty reads "None".
+
+    simple-history renders an empty foreign key on the older side as a deleted
+    object ("Deleted licence (pk=None)"); nothing was deleted there.
+    """
+
+    def prepare_delta_change_value(self, change: Any, value: Any) -> Any:
+        if isinstance(value, DeletedObject) and value.pk is None:
+            return None
+        return super().prepare_delta_change_value(change, value)
+
+
+def admin_reason(action: str, request: HttpRequest) -> str:
+    """The history reason of a change made in the admin, e.g. "Changed in admin by ann@example.com"."""
+    return f"{action} in admin by {request.user}"[:100]
 
 
 class ScimHistoryAdminMixin(SimpleHistoryAdmin):
@@ -417,11 +561,14 @@ class ScimHistoryAdminMixin(SimpleHistoryAdmin):
     The model needs ``HistoricalRecords(bases=[ScimHistoricalFields])``.  Its
     "History" page lists each change with the integration, the credential and
     a link to the provisioning log entry of the request that made it; the
-    change page gains a "SCIM history" section with the latest changes and
-    links to the person's full history and provisioning log (failures too).
+    change page gains a "SCIM history" section with the latest changes, group
+    joins and leaves made by SCIM, and links to the person's full history,
+    memberships and provisioning log (failures too).  Saves and deletions made
+    in the admin carry a reason ("Changed in admin by <user>").
     """
 
     history_list_display = ["scim_integration", "scim_credential", "scim_request"]
+    object_history_form_template = "scim_portal/admin/history_form.html"
     scim_recent_changes = 5
 
     def get_readonly_fields(self, request, obj=None):
@@ -433,6 +580,17 @@ class ScimHistoryAdminMixin(SimpleHistoryAdmin):
             fieldsets.append((_("SCIM history"), {"fields": ["scim_history"]}))
         return fieldsets
 
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ScimDeltaHelper(self.model, historical_record)
+
+    def save_model(self, request, obj, form, change):
+        obj._change_reason = admin_reason("Changed" if change else "Added", request)
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        obj._change_reason = admin_reason("Deleted", request)
+        super().delete_model(request, obj)
+
     @admin.display(description=_("SCIM request"))
     def scim_request(self, record: Any) -> str:
         return scim_request_link(record)
@@ -441,27 +599,81 @@ class ScimHistoryAdminMixin(SimpleHistoryAdmin):
     def scim_history(self, obj: Any) -> str:
         if obj is None or obj.pk is None:
             return "-"
-        opts = obj._meta
-        records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id")
-                       [: self.scim_recent_changes])
-        rows = format_html_join(
+        is_user = isinstance(obj, get_user_model())
+        rows = sorted([*self.recent_changes(obj), *self.recent_memberships(obj, is_user)],
+                      key=lambda row: row[0], reverse=True)[: self.scim_recent_changes * 2]
+        body = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((r.history_date.strftime("%Y-%m-%d %H:%M:%S"), r.get_history_type_display(),
-              r.history_user or "-", getattr(r, "scim_integration", None) or "-",
-              r.history_change_reason or "", scim_request_link(r)) for r in records),
+            ((seconds(when), *cells) for when, *cells in rows),
         )
         header = format_html(
             "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
             _("When"), _("Action"), _("By"), _("Integration"), _("Reason"), _("SCIM request"))
-        links = format_html('<a href="{}">{}</a>', reverse(
-            f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk]), _("All changes"))
-        if isinstance(obj, get_user_model()):
+        return format_html('<table class="scim-history">{}{}</table><p>{}</p>', header, body,
+                           self.history_links(obj, is_user))
+
+    def recent_changes(self, obj: Any) -> list[tuple[Any, ...]]:
+        records = obj.history.select_related("history_user").order_by("-history_date", "-history_id")
+        return [(r.history_date, r.get_history_type_display(), r.history_user or "-",
+                 getattr(r, "scim_integration", None) or "-", r.history_change_reason or "",
+                 scim_request_link(r)) for r in records[: self.scim_recent_changes]]
+
+    def recent_memberships(self, obj: Any, is_user: bool) -> list[tuple[Any, ...]]:
+        """Group joins and leaves made by SCIM (simple-history does not track them)."""
+        if not is_user and not isinstance(obj, get_adapter().group_model()):
+            return []
+        changes = MembershipChange.objects.filter(**{"user_id" if is_user else "group_id": obj.pk})
+        changes = changes.select_related("actor", "integration", "user")[: self.scim_recent_changes]
+        return [(c.created, membership_action(c, is_user), c.actor or "-", c.integration or "-",
+                 "", scim_request_link(c)) for c in changes]
+
+    def history_links(self, obj: Any, is_user: bool) -> str:
+        opts = obj._meta
+        memberships = reverse("admin:scim_portal_membershipchange_changelist") + "?" + urlencode(
+            {"user__id__exact" if is_user else "group__id__exact": obj.pk})
+        links = format_html('<a href="{}">{}</a> · <a href="{}">{}</a>', reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk]), _("All changes"),
+            memberships, _("Group memberships"))
+        if is_user:
             links = format_html(
                 '{} · <a href="{}">{}</a> · <a href="{}">{}</a>', links,
                 log_url(user__id__exact=obj.pk), _("Provisioning log"),
                 log_url(user__id__exact=obj.pk, outcome__exact="failure"), _("Failed requests"),
             )
-        return format_html('<table class="scim-history">{}{}</table><p>{}</p>', header, rows, links)
+        return links
+
+
+def membership_action(change: MembershipChange, for_user: bool) -> str:
+    """ "Joined Engineering" on a person's page, "alice@example.com joined" on a group's."""
+    if for_user:
+        verb = _("Joined %s") if change.change == Membership.JOINED else _("Left %s")
+        return verb % change.group_name
+    verb = _("%s joined") if change.change == Membership.JOINED else _("%s left")
+    return verb % (change.user or change.user_id)
+
+
+@admin.register(MembershipChange)
+class MembershipChangeAdmin(ReadOnlyAdmin):
+    """Who joined or left which group through SCIM, and in which request."""
+
+    list_display = ["time", "member", "change", "group_name", "integration", "actor", "request"]
+    list_display_links = ["time"]
+    list_filter = ["change", "integration", "created"]
+    list_select_related = ["integration", "actor", "user"]
+    search_fields = ["group_name", "=request_id"]
+    sortable_by = ["time"]
+
+    @admin.display(description=_("time"), ordering="created")
+    def time(self, obj: MembershipChange) -> str:
+        return seconds(obj.created)
+
+    @admin.display(description=_("user"))
+    def member(self, obj: MembershipChange) -> str:
+        return user_change_link(obj.user_id, obj.user)
+
+    @admin.display(description=_("SCIM request"))
+    def request(self, obj: MembershipChange) -> str:
+        return scim_request_link(obj)
 
 
 @admin.register(GroupRule.history.model)

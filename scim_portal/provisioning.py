@@ -310,7 +310,7 @@ class Provisioner:
         document = incoming.resource
         name = document["displayName"]
         with unique_or_conflict(_("A group named %s already exists.") % name):
-            group = self.adapter.new_group(self.integration, name)
+            group = self.portal_group_named(name) or self.adapter.new_group(self.integration, name)
             group.save()
             scim_group = ScimGroup(integration=self.integration, group=group)
             self.fill_group(scim_group, document)
@@ -322,6 +322,31 @@ class Provisioner:
             self.notify(signals.group_membership_changed, group=group, scim_group=scim_group,
                         added=added, removed=[])
         return scim_group
+
+    def portal_group_named(self, name: str) -> Any | None:
+        """The portal's own group of this name, when the integration adopts it; else ``None``.
+
+        A portal group no integration manages is taken over only with
+        ``adopt_existing_groups`` on; otherwise, or when another integration manages
+        it, the create gets 409 with a detail that says so.  Two creates racing for
+        one group meet the unique ``ScimGroup.group``: the second gets 409.
+        """
+        field = app_settings.GROUP_NAME_FIELD
+        existing = unique_row(self.adapter.group_model().objects.filter(**{field: name})
+                              .select_related("scim_identity"))
+        if existing is None:
+            return None
+        identity = getattr(existing, "scim_identity", None)
+        if identity is not None:
+            detail = (_("A group named %s already exists.") if identity.integration_id == self.integration.pk
+                      else _("A group named %s already exists and belongs to another integration."))
+            raise Uniqueness(detail % name)
+        if not self.integration.adopt_existing_groups:
+            raise Uniqueness(_(
+                "A portal group named %s already exists and no integration manages it. To let this "
+                "integration take it over, turn on \"adopt existing portal groups\" "
+                "(adopt_existing_groups) on the integration, or rename the portal group.") % name)
+        return existing
 
     def replace_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:
         incoming = codec.group_from_body(body)

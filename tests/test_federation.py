@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 POLICY_FIELDS = [
-    "unique_identifier", "link_existing_users", "default_groups", "default_grant", "required_attributes",
+    "unique_identifier", "link_existing_users", "adopt_existing_groups", "default_groups", "default_grant",
+    "required_attributes",
     "seat_limit", "deprovisioning", "reactivation_allowed", "reactivation_cooldown_days",
     "writable_attributes", "unknown_attributes",
 ]
@@ -169,3 +170,100 @@ class TestAdmin:
         assert response.status_code == 200 and "Platinum is not one of the available choices" in \
             response.content.decode()
         assert Integration.objects.get(pk=integration.pk).default_grant == ""
+
+
+def user_form(user, **changes: str) -> dict[str, str]:
+    """The example portal's user change form as a browser would post it."""
+    form = {"email": user.email, "first_name": user.first_name, "last_name": user.last_name, "licence": "",
+            "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00",
+            "last_login_0": "", "last_login_1": ""}
+    form.update(changes)
+    return form
+
+
+def change_url(user) -> str:
+    return f"/admin/portal/user/{user.pk}/change/"
+
+
+class TestReadOnlyInAdmin:
+    def test_idp_owned_fields_are_read_only_for_a_managed_user(self, admin_browser, scim):
+        scim_user = provision(scim, "ann@example.com")
+        html = admin_browser.get(change_url(scim_user.user)).content.decode()
+        for name in ("email", "first_name", "last_name"):
+            assert f'name="{name}"' not in html, name  # shown, not an input
+        assert "Ann" in html and "Lee" in html
+        assert 'name="is_staff"' in html  # the portal's own fields stay editable
+        response = admin_browser.post(change_url(scim_user.user),
+                                      user_form(scim_user.user, first_name="Hacked", is_staff="on"))
+        assert response.status_code == 302
+        user = get_user_model().objects.get(pk=scim_user.user_id)
+        assert (user.first_name, user.is_staff) == ("Ann", True)
+        body = scim.get(f"Users/{scim_user.scim_id}").json_body
+        assert body["name"]["givenName"] == "Ann"
+        assert body["meta"]["version"] == 'W/"1"'  # an unmapped field changed: SCIM sees nothing new
+
+    def test_a_portal_only_user_is_edited_in_full(self, admin_browser):
+        local = get_user_model().objects.create_user(email="local@example.com")
+        html = admin_browser.get(change_url(local)).content.decode()
+        assert 'name="first_name"' in html and 'name="email"' in html
+        assert admin_browser.post(change_url(local), user_form(local, first_name="Lo")).status_code == 302
+        local.refresh_from_db()
+        assert local.first_name == "Lo"
+
+    def test_a_disabled_integration_hands_the_fields_back(self, admin_browser, scim, integration):
+        scim_user = provision(scim, "ann@example.com")
+        Integration.objects.filter(pk=integration.pk).update(enabled=False)
+        html = admin_browser.get(change_url(scim_user.user)).content.decode()
+        assert 'name="first_name"' in html
+        assert "the integration is disabled" in html
+
+    def test_an_admin_change_of_a_mapped_field_moves_the_scim_version(self, admin_browser, make_integration,
+                                                                      scim_for):
+        integration = make_integration(IdentityProvider.OKTA, writable_attributes=["emails"])
+        scim = scim_for(integration)
+        scim_user = provision(scim, "ann@example.com")
+        before = scim.get(f"Users/{scim_user.scim_id}").json_body["meta"]
+        html = admin_browser.get(change_url(scim_user.user)).content.decode()
+        assert 'name="first_name"' in html and 'name="email"' not in html  # only the allow-list is the IdP's
+        response = admin_browser.post(change_url(scim_user.user), user_form(scim_user.user, first_name="Annie"))
+        assert response.status_code == 302
+        response = scim.get(f"Users/{scim_user.scim_id}")
+        after = response.json_body["meta"]
+        assert response.json_body["name"]["givenName"] == "Annie"
+        assert after["version"] == 'W/"2"' != before["version"]
+        assert after["lastModified"] > before["lastModified"]
+        assert response["ETag"] == 'W/"2"'
+
+    def test_an_override_edits_federated_fields_and_moves_the_version(self, rf, scim):
+        from django.contrib import admin
+
+        from portal.admin import UserAdmin
+
+        class RepairAdmin(UserAdmin):
+            def may_edit_federated_fields(self, request, obj) -> bool:
+                return request.user.is_superuser
+
+        scim_user = provision(scim, "ann@example.com")
+        request = rf.get("/")
+        request.user = get_user_model().objects.create_superuser(email="root2@example.com", password="pw-root-2")
+        model_admin = RepairAdmin(get_user_model(), admin.site)
+        assert "first_name" not in model_admin.get_readonly_fields(request, scim_user.user)
+        request.user = get_user_model().objects.create_user(email="staff@example.com", is_staff=True)
+        assert "first_name" in model_admin.get_readonly_fields(request, scim_user.user)
+
+        user = scim_user.user
+        user.first_name = "Repaired"
+        user.save()  # anywhere outside SCIM: the admin, the shell, a view
+        body = scim.get(f"Users/{scim_user.scim_id}").json_body
+        assert (body["name"]["givenName"], body["meta"]["version"]) == ("Repaired", 'W/"2"')
+        user.save()  # nothing changed: the version stays
+        assert scim.get(f"Users/{scim_user.scim_id}").json_body["meta"]["version"] == 'W/"2"'
+
+    def test_saves_of_unmapped_fields_cost_no_query(self, scim, django_assert_num_queries):
+        user = provision(scim, "ann@example.com").user
+        user.last_login = user.date_joined
+        with django_assert_num_queries(2):  # the UPDATE and simple-history's row; nothing of ours
+            user.save(update_fields=["last_login"])
+        user.is_staff = True
+        with django_assert_num_queries(3):  # + one indexed read of the SCIM identity; nothing to write
+            user.save()

@@ -15,6 +15,8 @@ class LicenceAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(FederatedAdminMixin, ScimHistoryAdminMixin, BaseUserAdmin):
+    """Fields the IdP owns are read-only for managed users; changes carry SCIM history."""
+
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "licence", "is_active", "is_staff"]
     list_filter = ["is_active", "is_staff", "licence"]

@@ -29,6 +29,7 @@ from scim_portal.conf import app_settings
 from scim_portal.context import ScimContext
 from scim_portal.exceptions import Forbidden, PayloadTooLarge
 from scim_portal.history import scim_change
+from scim_portal.models.audit import log_subject
 from scim_portal.models.query import unique_row
 from scim_portal.resources import parse_scim_id
 
@@ -115,6 +116,7 @@ class ScimView(APIView):
             text = response.content.decode("utf-8")
         error = body if response.status_code >= 400 and isinstance(body, dict) else {}
         scim_type, detail = str(error.get("scimType") or ""), str(error.get("detail") or "")
+        request_body = raw_json(request)
         entry = audit.write_log(
             integration=context.integration if context else None,
             credential=context.credential_label if context else "",
@@ -129,9 +131,10 @@ class ScimView(APIView):
             detail=detail,
             duration_ms=int((time.monotonic() - self.started) * 1000),
             request_id=request_id,
-            request_body=raw_json(request),
+            request_body=request_body,
             response_body=body if isinstance(body, (dict, list)) else None,
             response_text=text,
+            **log_subject(obj, request_body),
         )
         if context is not None and response.status_code >= 400:
             signals.send_after_commit(

@@ -1,6 +1,12 @@
 """Models of scim_portal: integrations, their credentials, and the SCIM identities they manage."""
 
-from scim_portal.models.audit import Outcome, ProvisioningLog, ScimHistoricalFields
+from scim_portal.models.audit import (
+    Membership,
+    MembershipChange,
+    Outcome,
+    ProvisioningLog,
+    ScimHistoricalFields,
+)
 from scim_portal.models.guard import (
     AccessReview,
     BurstStatus,
@@ -32,6 +38,8 @@ __all__ = [
     "HeldRequest",
     "IdentityProvider",
     "Integration",
+    "Membership",
+    "MembershipChange",
     "OAuthClient",
     "Outcome",
     "ProvisioningLog",

@@ -83,6 +83,12 @@ class Integration(models.Model):
         help_text=_("A create that matches an existing portal account (without a usable password, i.e. "
                     "an SSO user) takes it over instead of answering 409."),
     )
+    adopt_existing_groups = models.BooleanField(
+        _("adopt existing portal groups"), default=False,
+        help_text=_("A group the IdP creates with the name of a portal group no integration manages "
+                    "takes that group over (its portal members stay) instead of answering 409. The IdP "
+                    "may then rename it, change its members and delete it."),
+    )
     # -- account creation
     default_groups = models.ManyToManyField(
         group_model_label(), blank=True, related_name="+", verbose_name=_("default groups"),
