@@ -17,7 +17,6 @@ from django.db.models import F, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from scim_portal.adapter import get_adapter
 from scim_portal.exceptions import Forbidden, InvalidValue, Mutability, Uniqueness
 from scim_portal.mapping import AttributePath
 from scim_portal.models import GroupRule, Integration, ScimUser, UniqueIdentifier, UnknownAttributes
@@ -162,8 +161,9 @@ def check_reactivation(integration: Integration, scim_user: ScimUser) -> None:
                    "until": allowed_from.date().isoformat(), "days": days})
 
 
-def linkable_user(integration: Integration, document: dict[str, Any], attribute_map) -> Any | None:
-    """An existing portal account a create may take over, when the integration allows it.
+def linkable_user(integration: Integration, document: dict[str, Any], attribute_map, adapter) -> Any | None:
+    """An existing portal account a create may take over, when the integration allows it
+    and ``adapter.may_link`` agrees (the adapter of the write in progress, passed down).
 
     Only accounts without a SCIM identity and without a usable password (SSO
     users) qualify, so a local account is never captured by an IdP.
@@ -182,7 +182,7 @@ def linkable_user(integration: Integration, document: dict[str, Any], attribute_
     candidates = User.objects.filter(**{f"{field}__iexact": value, "scim_identity__isnull": True})
     # Lock only the user row: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join.
     user = candidates.select_for_update(of=("self",)).first()
-    if user is not None and get_adapter().may_link(integration, user, document):
+    if user is not None and adapter.may_link(integration, user, document):
         return user
     return None
 

@@ -121,7 +121,7 @@ class Provisioner:
     def host_user_for(self, document: dict[str, Any], password: str | None) -> tuple[Any, bool]:
         """A new host account, or an existing SSO account the integration may link (then ``True``)."""
         values = self.users.attribute_map.to_host(document)
-        user = policies.linkable_user(self.integration, document, self.users.attribute_map)
+        user = policies.linkable_user(self.integration, document, self.users.attribute_map, self.adapter)
         linked = user is not None
         if user is not None:
             self.adapter.populate_user(self.integration, user, values)

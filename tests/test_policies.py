@@ -20,7 +20,7 @@ from oauth2_provider.models import AccessToken
 from portal.models import Licence
 from portal.scim import PortalScimAdapter
 from scim_portal import policies, signals
-from scim_portal.exceptions import Forbidden
+from scim_portal.exceptions import Forbidden, Uniqueness
 from scim_portal.models import (
     Deprovisioning,
     GroupRule,
@@ -917,6 +917,23 @@ class TestHostRules:
         assert not ScimUser.objects.filter(user=staff).exists()
         plain = sso_user("plain@example.com")
         assert created(client.post("Users", okta_user("plain@example.com"))).user_id == plain.pk
+
+
+def test_the_provisioners_own_adapter_decides_the_link(make_integration, sso_user):
+    """An adapter given to the Provisioner is the one asked, not the one in settings."""
+    from scim_portal.context import ScimContext
+    from scim_portal.provisioning import Provisioner
+
+    integration = make_integration(IdentityProvider.OKTA, link_existing_users=True)
+    context = ScimContext(integration=integration, actor=integration.service_account, credential=None,
+                          credential_label="test")
+    staff = sso_user("boss@example.com", is_staff=True)
+    provisioner = Provisioner(context, "http://testserver/scim/v2", adapter=StaffNeverLinkedAdapter())
+    with pytest.raises(Uniqueness):
+        provisioner.create_user(okta_user("boss@example.com"))
+    assert not ScimUser.objects.filter(user=staff).exists()
+    plain = sso_user("plain@example.com")
+    assert provisioner.create_user(okta_user("plain@example.com")).user_id == plain.pk
 
 
 class StaffNeverLinkedAdapter(PortalScimAdapter):
