@@ -14,6 +14,7 @@ class ScimPortalConfig(AppConfig):
         from simple_history.signals import pre_create_historical_record
 
         from scim_portal import checks  # noqa: F401  (registers the system checks)
-        from scim_portal.history import annotate_history
+        from scim_portal.history import annotate_history, expose_historical_models
 
         pre_create_historical_record.connect(annotate_history, dispatch_uid="scim_portal.annotate_history")
+        expose_historical_models(self)

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
+
+from django.apps import AppConfig
 
 from scim_portal.api.context import ScimContext
 
@@ -50,3 +53,16 @@ def annotate_history(sender: Any, history_instance: Any, **kwargs: Any) -> None:
         history_instance.scim_integration_id = context.integration.pk
         history_instance.scim_request_id = context.request_id
         history_instance.scim_credential = context.credential_label
+
+
+def expose_historical_models(app_config: AppConfig) -> None:
+    """Make each historical model of the app importable from its ``__module__``.
+
+    simple-history names our history models' module ``scim_portal`` (the app) but
+    puts them in the submodule of the tracked model, so Django's ``shell`` failed
+    to import them ("4 objects could not be automatically imported").
+    """
+    for model in app_config.get_models():
+        module = import_module(model.__module__)
+        if not hasattr(module, model.__name__):
+            setattr(module, model.__name__, model)
