@@ -9,6 +9,16 @@ echo "== pytest on SQLite"
 SCIM_PORTAL_TEST_DB=sqlite python -m pytest -q -p no:cacheprovider "$@" || status=1
 echo "== pytest on PostgreSQL"
 SCIM_PORTAL_TEST_DB=postgres python -m pytest -q -p no:cacheprovider "$@" || status=1
+# The host matrix: the protocol and lifecycle tests in two more portals (tests/hosts/).
+HOST_TESTS=(tests/test_users_api.py tests/test_groups_api.py tests/test_idp_replay.py tests/test_signals.py
+            tests/test_errors.py tests/test_concurrency.py tests/test_host_fields.py)
+echo "== host: stock auth.User, default adapter, SQLite"
+DJANGO_SETTINGS_MODULE=tests.hosts.stock.settings SCIM_PORTAL_TEST_DB=sqlite \
+  python -m pytest -q -p no:cacheprovider "${HOST_TESTS[@]}" tests/test_conformance.py || status=1
+echo "== host: email-login user with a required field, PostgreSQL"
+DJANGO_SETTINGS_MODULE=tests.hosts.emaillogin.settings SCIM_PORTAL_TEST_DB=postgres \
+  python -m pytest -q -p no:cacheprovider "${HOST_TESTS[@]}" || status=1
+echo "== Django 6.0 on Python 3.12+, SQLite" && bash scripts/test_dj60.sh || status=1
 echo "== bench smoke" && python bench/run.py --smoke --out "$(mktemp -d)" || status=1
 echo "== docs" && mkdocs build --strict --quiet --site-dir "$(mktemp -d)" || status=1
 exit $status

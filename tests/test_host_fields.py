@@ -166,3 +166,17 @@ def test_the_stock_admins_show_the_scim_history():
     for model in (User, Group):
         assert isinstance(admin.site._registry[model], ScimHistoryAdminMixin)
         assert admin.site.is_registered(model.history.model)
+
+
+# -- the host's own migrations and shell ------------------------------------------------------
+def test_the_hosts_migrations_match_its_models():
+    """The history migrations of the host's app are written and complete (``makemigrations --check``)."""
+    call_command("makemigrations", check=True, dry_run=True, verbosity=0)
+
+
+def test_the_shell_imports_every_model():
+    """Django's ``shell`` imports each model by its module path; historical ones included."""
+    out = io.StringIO()
+    call_command("shell", command="pass", verbosity=2, stdout=out)
+    assert "could not be automatically imported" not in out.getvalue()
+    assert "HistoricalIntegration" in out.getvalue()
