@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, then pytest on SQLite and on a throwaway PostgreSQL
-# cluster (started and stopped by the tests), then the docs build.
+# cluster (started and stopped by the tests), the host matrix (tests/hosts/), the
+# Django 6.0 leg, the bench smoke run, the docs build, and the docs as a test.
 source "$(dirname "$0")/_env.sh" "test,docs,example,bench"
 status=0
 echo "== ruff" && ruff check scim_portal tests example_project bench || status=1
@@ -21,4 +22,7 @@ DJANGO_SETTINGS_MODULE=tests.hosts.emaillogin.settings SCIM_PORTAL_TEST_DB=postg
 echo "== Django 6.0 on Python 3.12+, SQLite" && bash scripts/test_dj60.sh || status=1
 echo "== bench smoke" && python bench/run.py --smoke --out "$(mktemp -d)" || status=1
 echo "== docs" && mkdocs build --strict --quiet --site-dir "$(mktemp -d)" || status=1
+# The docs as a test: the built wheel in new portals, following README/docs as written.
+# Needs `manage.py scim_integration` (docs/install.md "Connect an identity provider").
+echo "== docs as a test" && python scripts/docs_test.py || status=1
 exit $status
