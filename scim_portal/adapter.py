@@ -7,15 +7,19 @@ method receives the integration it acts for.  Signals notify; adapters decide.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext as _
 
 from scim_portal.conf import app_settings
-from scim_portal.mapping import AttributeMap, default_user_attribute_map
+from scim_portal.exceptions import InvalidValue
+from scim_portal.mapping import EMAILS, AttributeMap, default_user_attribute_map
 
 if TYPE_CHECKING:
     from scim_portal.models import Integration, ScimGroup, ScimUser
@@ -23,6 +27,11 @@ if TYPE_CHECKING:
 
 class ScimAdapter:
     """Default behaviour; every public method is a documented extension point."""
+
+    #: Host user fields your :meth:`new_user` fills itself (e.g. a generated employee
+    #: number).  Required fields listed here are not reported by the ``scim_portal.W030``
+    #: check; a create must still end with a value in them.
+    filled_user_fields: ClassVar[tuple[str, ...]] = ()
 
     # -- scoping (applied in the database query) ---------------------------------
     def scope_users(self, queryset: models.QuerySet[ScimUser], integration: Integration):
@@ -35,17 +44,47 @@ class ScimAdapter:
 
     # -- users --------------------------------------------------------------------
     def user_attribute_map(self, integration: Integration) -> AttributeMap:
+        """``USER_ATTRIBUTE_MAP``, else the map derived from the user model.
+
+        In the derived map of an email-login user model (``USERNAME_FIELD`` is the
+        email field), an integration whose unique identifier is the work email signs
+        people in with their primary email, not with ``userName``.
+        """
         configured = app_settings.USER_ATTRIBUTE_MAP
-        return AttributeMap(configured if configured is not None else default_user_attribute_map())
+        if configured is not None:
+            return AttributeMap(configured)
+        return AttributeMap(email_login_map(integration, default_user_attribute_map()))
 
     def new_user(self, integration: Integration, values: dict[str, Any]) -> Any:
-        """An unsaved host user for a SCIM create. Default: SSO-only (unusable password)."""
+        """An unsaved host user for a SCIM create. Default: SSO-only (unusable password).
+
+        To fill a field the IdP does not send (a required ``employee_number``, a
+        tenant), add it to ``values`` before calling ``super().new_user()`` and list it
+        in :attr:`filled_user_fields`.  The values are validated with the model
+        fields' own validators; a value that fails, or a required field left empty,
+        is a 400 ``invalidValue`` naming it (RFC 7644 section 3.12).
+        """
+        attribute_map = self.user_attribute_map(integration)
+        validate_user_values(values, attribute_map)
+        missing = [f.name for f in required_user_fields(self.filled_user_fields)
+                   if values.get(f.name) in (None, "")]
+        if missing:
+            raise InvalidValue(missing_fields_detail(missing, attribute_map))
         user = get_user_model()(**values)
         user.set_unusable_password()
         return user
 
     def populate_user(self, integration: Integration, user: Any, values: dict[str, Any]) -> list[str]:
-        """Copy mapped values onto the host user; return the names of changed fields."""
+        """Copy mapped values onto the host user; return the names of changed fields.
+
+        Values are validated as in :meth:`new_user`; a required field is never emptied.
+        """
+        attribute_map = self.user_attribute_map(integration)
+        validate_user_values(values, attribute_map)
+        required = {f.name for f in required_user_fields()}
+        emptied = [name for name in required if name in values and values[name] in (None, "")]
+        if emptied:
+            raise InvalidValue(missing_fields_detail(sorted(emptied), attribute_map))
         changed = []
         for name, value in values.items():
             if getattr(user, name) != value:
@@ -126,6 +165,89 @@ class ScimAdapter:
 
     def rename_group(self, integration: Integration, group: Any, display_name: str) -> None:
         setattr(group, app_settings.GROUP_NAME_FIELD, display_name)
+
+
+def email_login_map(integration: Integration, mapping: dict[str, str]) -> dict[str, str]:
+    """The derived map for an integration whose unique identifier is the work email.
+
+    An Okta or Entra admin who picks "email" as the unique identifier expects the
+    person's email to be their login, whatever ``userName`` holds (Entra's default
+    ``userPrincipalName`` is often not a deliverable address).  Only for an
+    email-login user model; ``userName`` is still stored and returned by scim_portal.
+    """
+    from scim_portal.models import UniqueIdentifier
+
+    model = get_user_model()
+    if integration.unique_identifier != UniqueIdentifier.EMAIL:
+        return mapping
+    if mapping.get("userName") != model.get_email_field_name():
+        return mapping
+    result = {path: field for path, field in mapping.items() if path != "userName"}
+    result[EMAILS] = model.USERNAME_FIELD
+    return result
+
+
+def required_user_fields(skip: Iterable[str] = ()) -> list[models.Field]:
+    """User model fields a create must fill: editable, not blank, no default.
+
+    ``USERNAME_FIELD`` (from ``userName``) and ``password`` (made unusable) are
+    always filled and never listed, nor are the fields named in ``skip``.
+    """
+    model = get_user_model()
+    excluded = {model.USERNAME_FIELD, "password", *skip}
+    return [
+        field for field in model._meta.concrete_fields
+        if field.editable and not field.blank and not field.has_default() and not field.primary_key
+        and field.name not in excluded
+    ]
+
+
+def validate_user_values(values: dict[str, Any], attribute_map: AttributeMap) -> None:
+    """Run each host field's own validators (an ``EmailField`` wants an email); 400 naming the attribute."""
+    model = get_user_model()
+    for name, value in values.items():
+        if value in (None, ""):
+            continue
+        try:
+            model._meta.get_field(name).run_validators(value)
+        except ValidationError as exc:
+            raise InvalidValue(invalid_value_detail(name, value, exc, attribute_map)) from exc
+        except Exception:  # not a concrete field (a property the host maps): nothing to run
+            continue
+
+
+def scim_path_of(field_name: str, attribute_map: AttributeMap) -> str:
+    for path, name in attribute_map.fields.items():
+        if name == field_name:
+            return path
+    return field_name
+
+
+def invalid_value_detail(field_name: str, value: Any, exc: ValidationError, attribute_map: AttributeMap) -> str:
+    path = scim_path_of(field_name, attribute_map)
+    model = get_user_model()
+    detail = _("%(path)s %(value)r is not valid in this portal: %(reason)s") % {
+        "path": path, "value": value, "reason": " ".join(exc.messages)}
+    if path == "userName" and field_name == model.get_email_field_name():
+        detail += " " + _(
+            "This portal signs people in with their email: send an email as userName (Okta: application "
+            "username format \"Email\"; Entra ID: userPrincipalName or mail), or choose \"work email\" as "
+            "the integration's unique identifier.")
+    return detail
+
+
+def missing_fields_detail(field_names: list[str], attribute_map: AttributeMap) -> str:
+    mapped = [scim_path_of(name, attribute_map) for name in field_names if name in attribute_map.fields.values()]
+    unmapped = [name for name in field_names if name not in attribute_map.fields.values()]
+    parts = []
+    if mapped:
+        parts.append(_("Missing required attribute(s): %s.") % ", ".join(mapped))
+    if unmapped:
+        parts.append(_(
+            "The portal requires the user field(s) %s, which no SCIM attribute fills: the portal "
+            "administrator must map an attribute to them (USER_ATTRIBUTE_MAP) or fill them in the "
+            "adapter's new_user().") % ", ".join(unmapped))
+    return " ".join(parts)
 
 
 def get_adapter() -> ScimAdapter:

@@ -17,10 +17,11 @@ class ScimPortalConfig(AppConfig):
 
         from scim_portal import checks  # noqa: F401  (registers the system checks)
         from scim_portal.federation import touch_scim_identity
-        from scim_portal.history import annotate_history, record_membership
+        from scim_portal.history import annotate_history, expose_historical_models, record_membership
         from scim_portal.signals import group_membership_changed
 
         pre_create_historical_record.connect(annotate_history, dispatch_uid="scim_portal.annotate_history")
         group_membership_changed.connect(record_membership, dispatch_uid="scim_portal.record_membership")
         # Mapped fields changed outside SCIM move the SCIM version (RFC 7643 3.1 meta.version).
         post_save.connect(touch_scim_identity, sender=get_user_model(), dispatch_uid="scim_portal.touch_identity")
+        expose_historical_models(self)

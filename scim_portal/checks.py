@@ -150,6 +150,7 @@ def check_models(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
             id="scim_portal.E008"))
     errors += check_attribute_map(user_model)
     errors += check_active_field(user_model)
+    errors += check_required_fields(user_model)
     return errors
 
 
@@ -184,6 +185,37 @@ def check_attribute_map(user_model: type[models.Model]) -> list[checks.CheckMess
             id="scim_portal.E010")
         for path, field in mapping.items()
         if field not in names
+    ]
+
+
+def check_required_fields(user_model: type[models.Model]) -> list[checks.CheckMessage]:
+    """W030: a field the user model requires that neither the map nor the adapter fills.
+
+    Such a field would otherwise be saved as ``''``; scim_portal answers such a create
+    with 400 ``invalidValue`` naming the field, so every create would fail.
+    """
+    from scim_portal.adapter import required_user_fields
+    from scim_portal.mapping import default_user_attribute_map
+
+    mapping = app_settings.USER_ATTRIBUTE_MAP
+    if mapping is None:
+        mapping = default_user_attribute_map()
+    elif not isinstance(mapping, dict):
+        return []  # reported as E009
+    try:
+        filled = tuple(getattr(app_settings.ADAPTER, "filled_user_fields", ()))
+    except Exception:
+        return []  # reported as E005
+    return [
+        checks.Warning(
+            f"{user_model.__name__}.{field.name} is required (blank=False, no default) but no SCIM "
+            "attribute is mapped to it and the adapter does not fill it: every SCIM create will be "
+            "refused with 400 invalidValue.",
+            hint=f"Map an attribute to it in SCIM_PORTAL['USER_ATTRIBUTE_MAP'], or fill it in your "
+                 f"adapter's new_user() and add '{field.name}' to its filled_user_fields; see "
+                 "docs/extending.md#required-user-fields.",
+            id="scim_portal.W030")
+        for field in required_user_fields([*mapping.values(), *filled])
     ]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from django.test import Client
@@ -17,6 +18,36 @@ from scim_portal.models import IdentityProvider, Integration, ScimToken
 
 SCIM_JSON = "application/scim+json"
 BASE = "/scim/v2"
+
+
+def test_host() -> str:
+    """Which host the suite runs in: ``portal`` (the example portal) or one of tests/hosts/."""
+    return getattr(settings, "SCIM_PORTAL_TEST_HOST", "portal")
+
+
+test_host.__test__ = False  # type: ignore[attr-defined]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "portal: needs the example portal's user model or adapter (skipped in tests/hosts/)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``portal`` need the example portal's user model or adapter."""
+    if test_host() == "portal":
+        return
+    skip = pytest.mark.skip(reason=f"needs the example portal (this run: host {test_host()!r})")
+    for item in items:
+        if item.get_closest_marker("portal"):
+            item.add_marker(skip)
+
+
+def make_host_user(name: str, **fields: Any) -> Any:
+    """A portal user in any host: ``name`` is the login (an email) and the email."""
+    User = get_user_model()
+    values = {"email": name, User.USERNAME_FIELD: name, **fields}
+    return User.objects.create_user(**values)
 
 
 class ScimClient:
@@ -63,7 +94,7 @@ def make_integration(db) -> Callable[..., Integration]:
     def make(provider: str = IdentityProvider.OKTA, **fields: Any) -> Integration:
         counter["n"] += 1
         n = counter["n"]
-        service = get_user_model().objects.create_user(email=f"scim-service-{n}@example.com")
+        service = make_host_user(f"scim-service-{n}@example.com")
         defaults = {"name": f"IdP {n}", "slug": f"idp-{n}", "provider": provider,
                     "service_account": service}
         defaults.update(fields)

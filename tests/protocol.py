@@ -31,6 +31,12 @@ def user_body(user_name: str, **extra: Any) -> dict[str, Any]:
     return body
 
 
+def host_user(user_name: str) -> Any:
+    """The portal account a SCIM userName was provisioned to, in any host (by its login field)."""
+    User = get_user_model()
+    return User.objects.get(**{f"{User.USERNAME_FIELD}__iexact": user_name})
+
+
 def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
     return {"schemas": [PATCH_OP], "Operations": list(operations)}
 

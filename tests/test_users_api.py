@@ -20,6 +20,7 @@ from tests.protocol import (
     assert_error,
     create_user,
     db_state,
+    host_user,
     patch_body,
     user_body,
 )
@@ -432,7 +433,7 @@ def test_patch_remove_attribute_and_sub_attribute(scim):
     assert "title" not in body and "emails" not in body
     assert body["name"] == {"familyName": "Tester"}
     assert body["nickName"] == "Rem"
-    assert User.objects.get(email__iexact="rm@example.com").first_name == ""
+    assert host_user("rm@example.com").first_name == ""
 
 
 def test_patch_removing_active_leaves_it_unassigned_and_the_account_inactive(scim):
