@@ -115,6 +115,21 @@ def test_base_dialect_is_strict_rfc(settings, make_integration, scim_for):
     assert strict.patch(f"Users/{user_id}", no_mobile).json_body["scimType"] == "noTarget"  # RFC 7644 3.5.2.3
 
 
+@pytest.mark.parametrize("provider", ["okta", "generic", "entra"])
+def test_built_in_dialects_read_the_unambiguous_spellings(provider, make_integration, scim_for):
+    """Capitalised ops, booleans as strings and removal by value are applied, not refused,
+    whatever built-in dialect the integration names (only a registered base Dialect is strict)."""
+    client = scim_for(make_integration(provider))
+    user_id = create_user(client, f"{provider}.spell@example.com")["id"]
+    group = create_group(client, f"Spellings {provider}", members=[user_id])
+    remove = patch_body({"op": "Remove", "path": "members", "value": [{"value": user_id}]})
+    assert client.patch(f"Groups/{group['id']}", remove).status_code == 204
+    assert client.get(f"Groups/{group['id']}").json_body.get("members", []) == []
+    deactivate = patch_body({"op": "Replace", "path": "active", "value": "False"})
+    assert client.patch(f"Users/{user_id}", deactivate).status_code in (200, 204)
+    assert client.get(f"Users/{user_id}").json_body["active"] is False
+
+
 # -- checks, through manage.py check ---------------------------------------------------------
 
 
