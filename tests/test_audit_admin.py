@@ -274,7 +274,7 @@ def test_log_filters(browser, story):
 
 def test_log_search_matches_the_start_of_names_emails_and_ids(browser, story, scim_for):
     entra = scim_for(story["entra"])
-    carol = okta_user("carol", emails=[{"primary": True, "value": "Carol.W@Corp.example", "type": "work"}])
+    carol = okta_user("carol@corp.example", emails=[{"primary": True, "value": "Carol.W@Corp.example", "type": "work"}])
     assert entra.post("Users", carol).status_code == 201
     failed_create = entra.post("Users", {"schemas": [okta_user()["schemas"][0]], "userName": "dora.x"})
     assert failed_create.status_code == 400  # no name: still found by the userName it asked for
