@@ -62,12 +62,20 @@ class Cluster:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                   "--no-sync", "--locale=C")
+        self.resume()
+        atexit.register(self.stop)
+        return self
+
+    def resume(self) -> None:
+        """Start the server on the existing data directory (after :meth:`pause`)."""
         options = (f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
         self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-w", "-l",
                   str(self.root / "server.log"), "start")
-        atexit.register(self.stop)
-        return self
+
+    def pause(self) -> None:
+        """Stop the server as a crash would (open connections are cut), keeping its data."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:
         if self.datadir.exists():
