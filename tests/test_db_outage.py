@@ -135,4 +135,5 @@ def test_a_lock_timeout_is_503_and_changes_nothing(scim):
     assert db_state() == before
     with connection.cursor() as own:
         own.execute("RESET lock_timeout")
-    assert scim.patch(f"Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "y"})).status_code == 200
+    again = scim.patch(f"Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "y"}))
+    assert again.status_code == 200
