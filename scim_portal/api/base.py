@@ -28,9 +28,9 @@ from scim_portal.api.negotiation import (
     ScimJSONParser,
     ScimJSONRenderer,
 )
-from scim_portal.api.throttling import CredentialRateThrottle
+from scim_portal.api.throttling import CredentialRateThrottle, RefusalLimit
 from scim_portal.conf import app_settings
-from scim_portal.exceptions import Forbidden, PayloadTooLarge
+from scim_portal.exceptions import Forbidden, PayloadTooLarge, TooManyRequests
 from scim_portal.history import scim_change
 from scim_portal.models.query import unique_row
 from scim_portal.resources import parse_scim_id
@@ -70,6 +70,8 @@ class ScimView(APIView):
     #: Set by views once they know the resource a request touched (for the log).
     audit_object: Any = None
     resource_type = ""
+    #: Set for answers that must not be logged (429s of the refusal limit).
+    unlogged = False
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -110,6 +112,7 @@ class ScimView(APIView):
         return response
 
     def initial(self, request: Request, *args, **kwargs) -> None:
+        self.check_refusals(request)
         self.check_body_size(request)
         request._request.body  # noqa: B018  (cache the raw body so the log can show it)
         super().initial(request, *args, **kwargs)
@@ -133,6 +136,10 @@ class ScimView(APIView):
             kwargs: dict[str, Any]) -> None:
         """Write the request's log row; a failure to log (the database is down) never fails the answer."""
         try:
+            if self.unlogged:
+                return
+            if refused_before_authentication(response, context):
+                RefusalLimit.record(request)
             self.write_log(request, response, context, request_id, kwargs)
         except Exception:
             logger.exception("Could not log SCIM request %s", request_id)
@@ -184,6 +191,17 @@ class ScimView(APIView):
                 scim_type=scim_type, detail=detail, log_entry=entry,
             )
 
+    def check_refusals(self, request: Request) -> None:
+        """429 before any work for an address whose refused requests reached
+        ``UNAUTHENTICATED_RATE_LIMIT``; such answers are not logged (that is the point)."""
+        wait = RefusalLimit.retry_after(request)
+        if wait is not None:
+            self.unlogged = True
+            raise TooManyRequests(
+                _("Too many refused requests from this address; retry after %d seconds.") % wait,
+                headers={"Retry-After": str(wait)},
+            )
+
     def check_body_size(self, request: Request) -> None:
         limit = app_settings.MAX_BODY_BYTES
         try:
@@ -203,8 +221,8 @@ class ScimView(APIView):
 
 
 def refused_before_authentication(response: HttpResponse, context: ScimContext | None) -> bool:
-    """A 401, or a 403/429 sent before any credential was accepted."""
-    return context is None and response.status_code in (401, 403, 429)
+    """A 401, or a 403 sent before any credential was accepted."""
+    return context is None and response.status_code in (401, 403)
 
 
 def client_address(request: Request) -> str:
