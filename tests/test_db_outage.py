@@ -137,3 +137,31 @@ def test_a_lock_timeout_is_503_and_changes_nothing(scim):
         own.execute("RESET lock_timeout")
     again = scim.patch(f"Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "y"}))
     assert again.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_database_is_locked_is_503_and_changes_nothing(scim):
+    """A write while another connection holds SQLite's write lock answers 503, not 500."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's lock")
+    from django.db import connections
+
+    from tests.protocol import create_user, db_state, patch_body
+
+    user = create_user(scim, "sqlite-locked@example.com")
+    before = db_state()
+    other = connections.create_connection("default")  # the same database, another connection
+    other.settings_dict["OPTIONS"] = {**other.settings_dict.get("OPTIONS", {}), "timeout": 0.1}
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute("UPDATE scim_portal_scimuser SET version = version")  # hold the write lock
+            response = scim.patch(f"Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "x"}))
+            cursor.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert response.status_code == 503, response.json_body
+    assert response["Retry-After"] == "5" and response.json_body["status"] == "503"
+    assert db_state() == before
+    again = scim.patch(f"Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "y"}))
+    assert again.status_code == 200
