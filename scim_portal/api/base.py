@@ -70,7 +70,7 @@ class ScimView(APIView):
     #: Set by views once they know the resource a request touched (for the log).
     audit_object: Any = None
     resource_type = ""
-    #: Set for answers that must not be logged (429s of the refusal limit).
+    #: Set once a request needs no (more) log row: after its row, and for 429s of the refusal limit.
     unlogged = False
 
     @classmethod
@@ -141,11 +141,12 @@ class ScimView(APIView):
             if refused_before_authentication(response, context):
                 RefusalLimit.record(request)
             self.write_log(request, response, context, request_id, kwargs)
+            self.unlogged = True  # one row per request, even if the last resort answers later
         except Exception:
             logger.exception("Could not log SCIM request %s", request_id)
 
     def write_log(self, request: Request, response, context: ScimContext | None, request_id: str,
-            kwargs: dict[str, Any]) -> None:
+                  kwargs: dict[str, Any]) -> None:
         obj = self.audit_object
         key = parse_scim_id(kwargs.get("scim_id") or "")
         if obj is None and context is not None and self.resource_type == "User" and key:
