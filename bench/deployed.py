@@ -348,7 +348,7 @@ def check_outage(site: Site, args) -> dict[str, Any]:
     for thread in threads:
         thread.start()
     time.sleep(2)
-    site.cluster.halt()
+    site.cluster.pause()
     time.sleep(args.outage_seconds)
     site.cluster.resume()
     back_at.append(time.monotonic())

@@ -5,16 +5,19 @@ success was committed.  Passwords and secrets are removed and bodies capped."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import logging
-import re
 from typing import Any
+from urllib.parse import unquote_plus
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from scim_portal.conf import app_settings
 from scim_portal.models import Outcome, ProvisioningLog
+from scim_portal.scim import jsontext, schema
+from scim_portal.scim.patch import operation_fields, writes_password
 
 logger = logging.getLogger("scim_portal.audit")
 
@@ -22,29 +25,40 @@ SECRET_KEYS = frozenset({"password", "client_secret", "access_token", "refresh_t
 REDACTED = "[removed]"
 PRUNE_BATCH = 10_000
 
-
-#: A secret-bearing ``"key": "value"`` pair in text that is not valid JSON.
-_SECRET_NAMES = "|".join(sorted(SECRET_KEYS))
-SECRET_IN_TEXT = re.compile(
-    r'("(?:[^"\\]*:)?(?:' + _SECRET_NAMES + r')"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]*)', re.IGNORECASE,
-)
+#: Query parameters and form fields whose value is a credential (``?access_token=...``):
+#: a name containing one of these words, compared without regard to case.
+CREDENTIAL_WORDS = ("token", "secret", "passw", "bearer", "auth", "apikey", "api_key", "api-key",
+                    "credential", "code", "key", "session", "jwt", "assertion")
 
 
 def is_secret_name(name: Any) -> bool:
-    """``password``, or a SCIM path ending in it (``urn:...:User:password``)."""
-    return str(name).rsplit(":", 1)[-1].lower() in SECRET_KEYS
+    """Whether a body key or PATCH path names a secret.
+
+    The PATCH engine's own resolution decides for the password
+    (:func:`~scim_portal.scim.patch.writes_password`: ``"Password"``, ``" password "``,
+    ``urn:...:User:password``), so what the engine reads as a password the log never
+    keeps; other credential names (``client_secret``, ``token``...) match by their last
+    segment, without regard to case or surrounding spaces.
+    """
+    if not isinstance(name, str):
+        return False
+    return writes_password(name, schema.USER) or name.strip().rsplit(":", 1)[-1].strip().lower() in SECRET_KEYS
 
 
 def redact(value: Any) -> Any:
     """A copy of a JSON value with secret-bearing keys replaced.
 
     PATCH operations naming a secret in their ``path`` (``{"op": "replace",
-    "path": "password", "value": ...}``) have their ``value`` replaced too.
+    "path": "password", "value": ...}``, member names in any case, as the engine
+    reads them through :func:`~scim_portal.scim.patch.operation_fields`) have
+    their ``value`` replaced too.
     """
     if isinstance(value, dict):
-        secret_path = isinstance(value.get("path"), str) and is_secret_name(value["path"])
+        _op, path, _has_value, _value = operation_fields(value)
+        secret_path = is_secret_name(path)
         return {
-            k: (REDACTED if is_secret_name(k) or (secret_path and str(k).lower() == "value") else redact(v))
+            k: (REDACTED if is_secret_name(k) or (secret_path and str(k).strip().lower() == "value")
+                else redact(v))
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -52,22 +66,40 @@ def redact(value: Any) -> Any:
     return value
 
 
-#: A quoted secret name left in text after the pairs were scrubbed (``"path": "password"``).
-SECRET_NAME_IN_TEXT = re.compile(r'"(?:[^"\\]*:)?(?:' + _SECRET_NAMES + r')"', re.IGNORECASE)
+def body_record(raw: bytes) -> Any:
+    """What the log keeps of a request body: the parsed JSON (redacted when written), or,
+    for anything that is not JSON we can walk (form fields, single quotes, 2,000 nested
+    brackets), only its size and SHA-256.  Text we cannot parse cannot be redacted: a
+    password in it would be stored in clear."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+        if jsontext.depth(value) <= jsontext.MAX_DEPTH:
+            return jsontext.escaped(value)  # lone surrogates and NULs made storable
+    except (ValueError, RecursionError):
+        pass
+    return {"unparsed": True, "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
 
 
-def redact_text(text: str) -> str:
-    """Scrub secrets from a body that could not be parsed as JSON.
+def is_credential_parameter(name: str) -> bool:
+    lowered = name.strip().lower()
+    return any(word in lowered for word in CREDENTIAL_WORDS)
 
-    ``"password": "..."`` pairs lose their value; if a secret is still named
-    elsewhere (a PATCH ``path``), everything after that name is dropped.
-    """
-    text = SECRET_IN_TEXT.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
-    for match in SECRET_NAME_IN_TEXT.finditer(text):
-        rest = text[match.end():].lstrip(" \t\r\n:")
-        if not rest.startswith(f'"{REDACTED}"'):
-            return f"{text[: match.end()]} {REDACTED}"
-    return text
+
+def scrub_path(full_path: str) -> str:
+    """The request path with the value of every credential-looking query parameter
+    (``access_token``, ``token``, ``bearer``, ``client_secret``, ``password``...) removed."""
+    path, sep, query = full_path.partition("?")
+    if not sep:
+        return full_path
+    parts = []
+    for part in query.split("&"):
+        name, has_value, _value = part.partition("=")
+        if has_value and is_credential_parameter(unquote_plus(name)):
+            part = f"{name}={REDACTED}"
+        parts.append(part)
+    return f"{path}?{'&'.join(parts)}"
 
 
 def may_hold_secret(text: str) -> bool:
@@ -113,14 +145,18 @@ def write_log(**fields: Any) -> ProvisioningLog | None:
     fields.setdefault("created", timezone.now())
     try:
         return _insert(fields)
-    except DatabaseError:
+    except (OperationalError, InterfaceError):
+        # The database is down or busy: the answer (a 503) must still go out, unlogged.
+        logger.warning("Could not write the provisioning log entry", exc_info=True)
+        return None
+    except (DatabaseError, ValueError):
         pass
-    # PostgreSQL refuses NUL characters in JSON and text: keep the row, without them.
+    # PostgreSQL refuses NUL characters and lone surrogates in JSON and text: keep the row without them.
     for key in ("request_body", "response_body", "path", "detail"):
-        fields[key] = without_nul(fields.get(key))
+        fields[key] = jsontext.escaped(fields.get(key))
     try:
         return _insert(fields)
-    except DatabaseError:
+    except Exception:  # the database may be down: the answer must still go out
         logger.exception("Could not write the provisioning log entry")
         return None
 
@@ -131,17 +167,6 @@ def _insert(fields: dict[str, Any]) -> ProvisioningLog:
         return ProvisioningLog.objects.create(**fields)
     with transaction.atomic():
         return ProvisioningLog.objects.create(**fields)
-
-
-def without_nul(value: Any) -> Any:
-    """The value with every NUL character removed from its strings and keys."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [without_nul(v) for v in value]
-    return value
 
 
 def prune(days: int | None = None) -> int:

@@ -291,22 +291,32 @@ def check_oauth_scopes() -> list[checks.CheckMessage]:
 def check_rate_limit() -> list[checks.CheckMessage]:
     from scim_portal.api.throttling import parse_rate
 
-    rate = app_settings.RATE_LIMIT
-    if rate is None:
-        return []
-    try:
-        parse_rate(rate)
-    except ValueError as exc:
-        return [checks.Error(str(exc), hint='For example "600/min", or None for no limit.',
-                             id="scim_portal.E021")]
+    for name in ("RATE_LIMIT", "UNAUTHENTICATED_RATE_LIMIT"):
+        rate = getattr(app_settings, name)
+        try:
+            if rate is not None:
+                parse_rate(rate)
+        except ValueError as exc:
+            return [checks.Error(f"SCIM_PORTAL['{name}']: {exc}", hint='For example "600/min", or None for no limit.',
+                                 id="scim_portal.E021")]
     alias = app_settings.RATE_LIMIT_CACHE
     backend = getattr(settings, "CACHES", {}).get(alias, {}).get("BACKEND", "")
     if not backend:
         return [checks.Error(f"SCIM_PORTAL['RATE_LIMIT_CACHE'] names no cache: '{alias}'.",
                              hint="Use an alias from CACHES.", id="scim_portal.E021")]
-    if backend.rsplit(".", 1)[-1] in ("LocMemCache", "DummyCache"):
+    if app_settings.RATE_LIMIT is None:
+        return []
+    kind = backend.rsplit(".", 1)[-1]
+    if kind in ("FileBasedCache", "DummyCache"):
+        return [checks.Error(
+            f"The rate limit cannot be counted in the '{alias}' cache ({kind}): its increments are "
+            "not atomic (file) or not kept (dummy), so concurrent requests pass the limit.",
+            hint="Use Redis or Memcached (several app servers), a DatabaseCache (counted atomically in "
+                 "scim_portal's own table), or local memory (one process).",
+            id="scim_portal.E024")]
+    if kind == "LocMemCache":
         return [checks.Warning(
-            f"The rate limit counts in the '{alias}' cache ({backend.rsplit('.', 1)[-1]}), which "
+            f"The rate limit counts in the '{alias}' cache ({kind}), which "
             "is not shared between processes: each app server process gets the whole allowance.",
             hint="Use a shared cache (Redis, Memcached, database) or set RATE_LIMIT_CACHE to one.",
             id="scim_portal.W020")]

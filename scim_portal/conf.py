@@ -59,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_CACHE": "default",
     # -- IdP dialects (docs/extending.md)
     "DIALECTS": {},
+    "UNAUTHENTICATED_RATE_LIMIT": "30/min",
 }
 
 
@@ -248,6 +249,11 @@ class AppSettings:
     def RATE_LIMIT(self) -> str | None:
         """``"<requests>/<sec|min|hour|day>"`` per credential, or ``None`` for no limit."""
         return self._get("RATE_LIMIT")
+
+    @property
+    def UNAUTHENTICATED_RATE_LIMIT(self) -> str | None:
+        """Refused requests (401, 403 before authentication) per client address, e.g. ``"30/min"``."""
+        return self._get("UNAUTHENTICATED_RATE_LIMIT")
 
     @property
     def RATE_LIMIT_CACHE(self) -> str:

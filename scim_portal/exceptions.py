@@ -112,6 +112,12 @@ class TooManyRequests(ScimError):
     status = 429
 
 
+class ServiceUnavailable(ScimError):
+    """503: the database is unreachable or busy; IdPs retry after ``Retry-After`` (RFC 7231 7.1.3)."""
+
+    status = 503
+
+
 class NotImplementedByServer(ScimError):
     """501: a SCIM feature this server does not offer (named to avoid shadowing the builtin)."""
 

@@ -36,5 +36,5 @@ urlpatterns = [
     re_path(rf"^Groups/{ID}/?$", views.GroupView.as_view(), name="group"),
     re_path(r"^\.search/?$", views.RootSearchView.as_view(), name="search"),
     re_path(r"^(Me|Bulk)(/.*)?$", views.NotImplementedView.as_view(), name="not-implemented"),
-    re_path(r"^.*$", views.UnknownView.as_view(), name="unknown"),
+    re_path(r"^[\s\S]*$", views.UnknownView.as_view(), name="unknown"),  # newlines too
 ]

@@ -87,6 +87,14 @@ class ScimClient:
         return self.request("DELETE", path, **kw)
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_counters():
+    """Each test starts with no counted requests (the refusal limit is on by default)."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+
+
 @pytest.fixture
 def make_integration(db) -> Callable[..., Integration]:
     counter = {"n": 0}

@@ -67,14 +67,14 @@ class Cluster:
         return self
 
     def resume(self) -> None:
-        """Start the server of an initialised cluster (again, after :meth:`halt`)."""
+        """Start the server on the existing data directory (after :meth:`pause`)."""
         options = (f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-w", "-l",
                   str(self.root / "server.log"), "start")
 
-    def halt(self) -> None:
-        """Stop the server at once, keeping the data (a database outage; :meth:`resume` ends it)."""
+    def pause(self) -> None:
+        """Stop the server as a crash would (open connections are cut), keeping its data."""
         self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:

@@ -351,3 +351,119 @@ def test_random_patch_paths_never_break_the_server(junk_target, path, value):
     client, user_id, _group_id = junk_target
     before = db_state()
     check(client.patch(f"Users/{user_id}", patch_body({"op": "replace", "path": path, "value": value})), before)
+
+
+# --- causes of 500s seen over HTTP (issue #11 item 2) ---------------------------------------------
+
+SURROGATE = '"\\ud800"'  # a lone UTF-16 surrogate, as JSON text
+
+
+def with_surrogate(body: dict, key: str) -> str:
+    """``body`` as JSON text with ``key`` holding a lone surrogate (json.dumps cannot write one)."""
+    return json.dumps({**body, key: "@@"}).replace('"@@"', SURROGATE)
+
+
+def last_log() -> ProvisioningLog:
+    row = ProvisioningLog.objects.order_by("-pk").first()
+    assert row is not None
+    return row
+
+
+@pytest.mark.parametrize("key", ["userName", "displayName", "x"])
+def test_a_lone_surrogate_is_400_and_logged(scim, key):
+    user = create_user(scim, "s@example.com")
+    before, logged = db_state(), ProvisioningLog.objects.count()
+    for method, path in (("POST", "Users"), ("PUT", f"Users/{user['id']}")):
+        response = scim.request(method, path, raw=with_surrogate(user_body("t@example.com"), key))
+        body = assert_error(response, 400, "invalidValue")
+        assert key in body["detail"] and "surrogate" in body["detail"]
+        row = last_log()
+        assert (row.method, row.status, row.request_id) == (method, 400, response["X-Request-ID"])
+        assert row.request_body[key] == "\\ud800"  # escaped, so the row can be stored
+    op = json.dumps(patch_body({"op": "replace", "path": key, "value": "@@"})).replace('"@@"', SURROGATE)
+    assert_error(scim.request("PATCH", f"Users/{user['id']}", raw=op), 400, "invalidValue")
+    assert ProvisioningLog.objects.count() == logged + 3
+    assert db_state() == before
+
+
+def test_a_lone_surrogate_in_a_member_id_or_group_name_is_400(scim):
+    before = db_state()
+    raw = json.dumps({"schemas": [GROUP], "displayName": "G", "members": [{"value": "@@"}]})
+    raw = raw.replace('"@@"', SURROGATE)
+    assert_error(scim.request("POST", "Groups", raw=raw), 400, "invalidValue")
+    raw = with_surrogate({"schemas": [GROUP]}, "displayName")
+    assert_error(scim.request("POST", "Groups", raw=raw), 400, "invalidValue")
+    assert db_state() == before
+    assert last_log().request_body["displayName"] == "\\ud800"
+
+
+def test_a_valid_surrogate_pair_is_kept(scim):
+    raw = json.dumps(user_body("pair@example.com", title="\U0001f600"))  # written as \ud83d\ude00
+    response = scim.request("POST", "Users", raw=raw)
+    assert response.status_code == 201, response.json_body
+    assert response.json_body["title"] == "\U0001f600"
+    assert last_log().request_body["title"] == "\U0001f600"
+
+
+@pytest.mark.parametrize("resource", ["Users", "Groups"])
+@pytest.mark.parametrize(("text", "matches"), [("id pr", 1), ("not (id pr)", 0), ("meta.resourceType pr", 1),
+                                               ("not (meta.resourceType pr)", 0)])
+def test_pr_on_ids_and_resource_type(scim, resource, text, matches):
+    create_user(scim, "pr@example.com") if resource == "Users" else create_group(scim, "Pr")
+    response = scim.get(f"{resource}?{urlencode({'filter': text})}")
+    assert response.status_code == 200, response.json_body
+    assert response.json_body["totalResults"] == matches
+
+
+def test_members_value_pr_finds_groups_with_members(scim):
+    member = create_user(scim, "m@example.com")
+    full = create_group(scim, "Full", members=[member["id"]])
+    empty = create_group(scim, "Empty")
+    for text, expected in (("members.value pr", [full["id"]]), ("not (members.value pr)", [empty["id"]])):
+        response = scim.get(f"Groups?{urlencode({'filter': text})}")
+        assert response.status_code == 200, response.json_body
+        assert [g["id"] for g in response.json_body["Resources"]] == expected
+
+
+@pytest.mark.parametrize("schemas", [1, True, {"a": 1}, 1.5])
+def test_search_with_schemas_that_are_not_a_list_is_400(scim, schemas):
+    assert_error(scim.post("Users/.search", {"schemas": schemas}), 400, "invalidSyntax")
+    assert_error(scim.post("Groups/.search", {"schemas": schemas}), 400, "invalidSyntax")
+
+
+@pytest.mark.parametrize("authenticated", [True, False])
+def test_deeply_nested_json_is_400_scim_error(scim, authenticated):
+    client = scim if authenticated else ScimClient(None)
+    before = db_state()
+    for depth in (100, 2000, 100_000):
+        response = client.request("POST", "Users", raw="[" * depth + "]" * depth)
+        assert_error(response, 400 if authenticated else 401, "invalidValue" if authenticated else None)
+        row = last_log()
+        assert row.request_id == response["X-Request-ID"]
+        if authenticated:
+            assert row.request_body == {"unparsed": True, "size": 2 * depth, "sha256": row.request_body["sha256"]}
+    assert db_state() == before
+
+
+def test_whatever_escapes_drf_answers_a_scim_error(scim, monkeypatch):
+    """The last resort: a failure while rendering or logging still gets a SCIM body, logged."""
+    from scim_portal.api import negotiation
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("renderer broke")
+
+    monkeypatch.setattr(negotiation.ScimJSONRenderer, "render", broken)
+    response = scim.get("ServiceProviderConfig")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/scim+json")
+    assert response.json_body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert response.json_body["status"] == "500"
+    assert "logged" in response.json_body["detail"]
+    assert last_log().request_id == response["X-Request-ID"]
+
+
+def test_a_failing_log_does_not_fail_the_answer(scim, monkeypatch):
+    from scim_portal import audit
+
+    monkeypatch.setattr(audit, "_insert", lambda fields: 1 / 0)
+    assert scim.get("ServiceProviderConfig").status_code == 200

@@ -130,3 +130,129 @@ def test_w020_rate_limit_on_a_per_process_cache():
 def test_shared_cache_is_clean():
     assert checks.check_credentials() == []
 
+
+
+# --- atomic counters, refused backends, several app servers (issue #11 item 6) ----------------------
+
+FILE_CACHE = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/tmp/unused"}
+
+
+@pytest.mark.parametrize("cache", [FILE_CACHE, {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}])
+def test_e023_manage_py_check_refuses_caches_that_cannot_count(cache):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    with override_settings(SCIM_PORTAL={"RATE_LIMIT": "600/min", "RATE_LIMIT_CACHE": "shared"},
+                           CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+                                   "shared": cache}):
+        assert ids(checks.check_credentials()) == ["scim_portal.E024"]
+        with pytest.raises(SystemCheckError, match=r"scim_portal\.E024"):
+            call_command("check")
+
+
+@override_settings(SCIM_PORTAL={"UNAUTHENTICATED_RATE_LIMIT": "often"})
+def test_e021_bad_unauthenticated_rate():
+    assert ids(checks.check_credentials()) == ["scim_portal.E021"]
+
+
+def test_a_database_cache_counts_in_our_table(settings, scim):
+    from scim_portal.models import RateCounter
+
+    settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "RATE_LIMIT": "3/min", "RATE_LIMIT_CACHE": "shared"}
+    settings.CACHES = {**settings.CACHES, "shared": SHARED_CACHE}
+    with mock.patch("scim_portal.api.throttling.time.time", return_value=60.0 * 7000 + 1):
+        assert [r.status_code for r in calls(scim, 4)] == [200, 200, 200, 429]
+        assert RateCounter.objects.get().hits == 4
+    with mock.patch("scim_portal.api.throttling.time.time", return_value=60.0 * 7001 + 1):
+        assert scim.get("ServiceProviderConfig").status_code == 200  # a new window resets the row
+        assert RateCounter.objects.get().hits == 1
+
+
+# Several app servers: two gunicorn servers (2 workers x 4 threads each) share one counter.
+
+LIMIT = 40
+REQUESTS = 120
+
+
+@pytest.fixture(scope="module")
+def live_cluster():
+    from django.db import connection
+
+    from tests.pgcluster import start_cluster
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the multi-server rate-limit test runs on PostgreSQL (SCIM_PORTAL_TEST_DB=postgres)")
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_socket(tmp_path):
+    import shutil
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
+    socket_path = tmp_path / "redis.sock"
+    proc = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(socket_path), "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield socket_path
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def admitted_across_two_servers(cluster, tmp_path, name: str, counters: dict) -> tuple[int, int]:
+    """Fire REQUESTS from 16 threads at two servers sharing ``counters``; return (admitted, refused)."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.liveserver import Gunicorn, portal_env, prepare, request
+
+    cluster.createdb(name)
+    caches_setting = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "counters": counters}
+    env = portal_env(cluster.url(name), {"RATE_LIMIT": f"{LIMIT}/hour", "RATE_LIMIT_CACHE": "counters"},
+                     caches_setting)
+    token = prepare(env)
+    servers = [Gunicorn(env, tmp_path / f"{name}-{n}.log", workers=2, threads=4) for n in range(2)]
+    try:
+        for server in servers:  # every worker loads the app (without spending the allowance)
+            request(server.port, "GET", "/scim/v2/nowhere")
+        barrier = threading.Barrier(16)
+
+        def one(i: int) -> int:
+            if i < 16:
+                barrier.wait()
+            return request(servers[i % 2].port, "GET", "/scim/v2/ServiceProviderConfig", token=token)[0]
+
+        hour = int(time.time() // 3600)
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(one, range(REQUESTS)))
+        if int(time.time() // 3600) != hour:
+            pytest.skip("the hour changed during the run; the counter was reset")
+    finally:
+        for server in servers:
+            server.stop()
+    assert set(statuses) <= {200, 429}, statuses
+    return statuses.count(200), statuses.count(429)
+
+
+def test_two_servers_share_the_limit_on_the_database_cache(live_cluster, tmp_path):
+    counters = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "scim_rate_cache"}
+    admitted, refused = admitted_across_two_servers(live_cluster, tmp_path, "rate_db", counters)
+    print(f"\ndatabase cache: {admitted} admitted of {REQUESTS} (limit {LIMIT}), {refused} x 429")
+    assert admitted == LIMIT
+
+
+def test_two_servers_share_the_limit_on_redis(live_cluster, tmp_path, redis_socket):
+    counters = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"unix://{redis_socket}"}
+    admitted, refused = admitted_across_two_servers(live_cluster, tmp_path, "rate_redis", counters)
+    print(f"\nRedis: {admitted} admitted of {REQUESTS} (limit {LIMIT}), {refused} x 429")
+    assert admitted == LIMIT

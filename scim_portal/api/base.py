@@ -4,12 +4,15 @@ never leak into the SCIM API."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import time
 import uuid
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -17,21 +20,23 @@ from rest_framework.views import APIView
 
 from scim_portal import audit, signals
 from scim_portal.api.authentication import ScimCredentialAuthentication
-from scim_portal.api.errors import scim_exception_handler
+from scim_portal.api.errors import as_scim_error, plain_error_response, scim_exception_handler
 from scim_portal.api.negotiation import (
     PlainJSONParser,
     ScimContentNegotiation,
     ScimJSONParser,
     ScimJSONRenderer,
 )
-from scim_portal.api.throttling import CredentialRateThrottle
+from scim_portal.api.throttling import CredentialRateThrottle, RefusalLimit
 from scim_portal.conf import app_settings
 from scim_portal.context import ScimContext
-from scim_portal.exceptions import Forbidden, PayloadTooLarge
+from scim_portal.exceptions import Forbidden, PayloadTooLarge, TooManyRequests
 from scim_portal.history import scim_change
 from scim_portal.models.audit import log_subject
 from scim_portal.models.query import unique_row
 from scim_portal.resources import parse_scim_id
+
+logger = logging.getLogger("scim_portal.api")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -66,6 +71,8 @@ class ScimView(APIView):
     #: Set by views once they know the resource a request touched (for the log).
     audit_object: Any = None
     resource_type = ""
+    #: Set once a request needs no (more) log row: after its row, and for 429s of the refusal limit.
+    unlogged = False
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -77,11 +84,36 @@ class ScimView(APIView):
         return scim_exception_handler
 
     def dispatch(self, request, *args, **kwargs):
+        """DRF's dispatch, plus a last resort: whatever escapes it (rendering, logging,
+        the exception handler itself) still answers a SCIM error body, never Django's HTML 500."""
         self.started = time.monotonic()
         self.change_scope = None
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+            if not getattr(response, "is_rendered", True):
+                response.render()  # here, where a failure is still ours to answer
+            return response
+        except Exception as exc:  # the last resort: every failure gets a SCIM body
+            return self.last_resort(request, exc, kwargs)
+
+    def last_resort(self, request, exc: Exception, kwargs: dict[str, Any]) -> HttpResponse:
+        """Answer a failure that escaped DRF's handling with a SCIM error, and log it."""
+        if self.change_scope is not None:
+            with contextlib.suppress(Exception):
+                self.change_scope.__exit__(type(exc), exc, exc.__traceback__)
+            self.change_scope = None
+        response = plain_error_response(as_scim_error(exc))
+        context = getattr(getattr(self, "request", None), "_auth", None)
+        context = context if isinstance(context, ScimContext) else None
+        request_id = context.request_id if context else uuid.uuid4().hex
+        response["X-Request-ID"] = request_id
+        drf_request = getattr(self, "request", None)
+        if isinstance(drf_request, Request):
+            self.log(drf_request, response, context, request_id, kwargs)
+        return response
 
     def initial(self, request: Request, *args, **kwargs) -> None:
+        self.check_refusals(request)
         self.check_body_size(request)
         request._request.body  # noqa: B018  (cache the raw body so the log can show it)
         super().initial(request, *args, **kwargs)
@@ -103,26 +135,45 @@ class ScimView(APIView):
 
     def log(self, request: Request, response, context: ScimContext | None, request_id: str,
             kwargs: dict[str, Any]) -> None:
+        """Write the request's log row; a failure to log (the database is down) never fails the answer."""
+        try:
+            if self.unlogged:
+                return
+            if refused_before_authentication(response, context):
+                RefusalLimit.record(request)
+            self.write_log(request, response, context, request_id, kwargs)
+            self.unlogged = True  # one row per request, even if the last resort answers later
+        except Exception:
+            logger.exception("Could not log SCIM request %s", request_id)
+
+    def write_log(self, request: Request, response, context: ScimContext | None, request_id: str,
+                  kwargs: dict[str, Any]) -> None:
         obj = self.audit_object
         key = parse_scim_id(kwargs.get("scim_id") or "")
         if obj is None and context is not None and self.resource_type == "User" and key:
             # A failed change to a known user: name that user, so the log links to them.
             obj = unique_row(context.integration.scim_users.filter(scim_id=key))
         body = getattr(response, "data", None)
+        if body is None and response.get("Content-Type", "").startswith("application/scim+json"):
+            body = json.loads(response.content)  # a last-resort answer: a small error document
         text = None
-        if isinstance(body, (dict, list)):
+        if isinstance(body, (dict, list)) and hasattr(response, "render"):
             # Rendered once, here: the log reads the JSON that is sent instead of encoding it again.
             response.render()
             text = response.content.decode("utf-8")
         error = body if response.status_code >= 400 and isinstance(body, dict) else {}
         scim_type, detail = str(error.get("scimType") or ""), str(error.get("detail") or "")
-        request_body = raw_json(request)
+        request_body = audit.body_record(getattr(request._request, "_body", b"") or b"")
+        if refused_before_authentication(response, context):
+            # Anyone can send these: keep what shows why (method, path, address, reason), no bodies.
+            request_body = body = text = None
+            detail = f"{detail} (from {client_address(request)})".strip()
         entry = audit.write_log(
             integration=context.integration if context else None,
             credential=context.credential_label if context else "",
             dialect=context.integration.provider if context else "",
             method=request.method,
-            path=request.get_full_path()[:500],
+            path=audit.scrub_path(request.get_full_path())[:500],
             resource_type=self.resource_type,
             resource_id=str(getattr(obj, "scim_id", "") or kwargs.get("scim_id", ""))[:64],
             user_id=getattr(obj, "user_id", None),
@@ -143,6 +194,17 @@ class ScimView(APIView):
                 scim_type=scim_type, detail=detail, log_entry=entry,
             )
 
+    def check_refusals(self, request: Request) -> None:
+        """429 before any work for an address whose refused requests reached
+        ``UNAUTHENTICATED_RATE_LIMIT``; such answers are not logged (that is the point)."""
+        wait = RefusalLimit.retry_after(request)
+        if wait is not None:
+            self.unlogged = True
+            raise TooManyRequests(
+                _("Too many refused requests from this address; retry after %d seconds.") % wait,
+                headers={"Retry-After": str(wait)},
+            )
+
     def check_body_size(self, request: Request) -> None:
         limit = app_settings.MAX_BODY_BYTES
         try:
@@ -161,12 +223,11 @@ class ScimView(APIView):
         return self.request.data
 
 
-def raw_json(request: Request) -> Any:
-    """The request body as JSON for the log (or its text when it is not JSON)."""
-    raw = getattr(request._request, "_body", b"") or b""
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return {"unparsed": audit.redact_text(raw[:2048].decode("utf-8", "replace"))}
+def refused_before_authentication(response: HttpResponse, context: ScimContext | None) -> bool:
+    """A 401, or a 403 sent before any credential was accepted."""
+    return context is None and response.status_code in (401, 403)
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from, as the host's server (or its proxy middleware) set it."""
+    return str(request.META.get("REMOTE_ADDR") or "unknown")[:64]

@@ -2,14 +2,21 @@
 
 IdPs parse error bodies as JSON: Okta shows a confusing parse error for
 plain text or HTML, so even unexpected exceptions get a SCIM body.
+
+Database trouble (a lost connection, a lock or statement timeout, a
+serialization failure or deadlock, SQLite's "database is locked") is a 503
+with ``Retry-After``: Okta and Entra ID retry those, and the request changed
+nothing because every write runs in one transaction.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -18,14 +25,29 @@ from scim_portal import exceptions as scim
 
 logger = logging.getLogger("scim_portal.api")
 
+#: Seconds an IdP is asked to wait after a 503 caused by the database.
+DATABASE_RETRY_AFTER = 5
+
 
 class InternalError(scim.ScimError):
     status = 500
 
 
+def database_unavailable(exc: Exception) -> scim.ServiceUnavailable:
+    """A 503 for an ``OperationalError`` / ``InterfaceError`` (connection, lock, serialization)."""
+    logger.warning("Database unavailable while handling a SCIM request: %s", exc)
+    return scim.ServiceUnavailable(
+        _("The database is unavailable or busy; nothing was changed. Retry after %d seconds.")
+        % DATABASE_RETRY_AFTER,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 def as_scim_error(exc: Exception) -> scim.ScimError:
     if isinstance(exc, scim.ScimError):
         return exc
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable(exc)
     if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
         return scim.Unauthorized(
             _("Authentication required: send Authorization: Bearer <token>."),
@@ -50,7 +72,7 @@ def as_scim_error(exc: Exception) -> scim.ScimError:
     if isinstance(exc, drf.APIException):
         error = scim.BadRequest(str(exc.detail))
         return error
-    logger.exception("Unexpected error while handling a SCIM request")
+    logger.error("Unexpected error while handling a SCIM request", exc_info=exc)
     return InternalError(_("The server could not process the request; it has been logged."))
 
 
@@ -64,3 +86,13 @@ def error_response(error: scim.ScimError) -> Response:
 def scim_exception_handler(exc: Exception, context: dict) -> Response:
     """DRF exception handler for SCIM views (set per view, never globally)."""
     return error_response(as_scim_error(exc))
+
+
+def plain_error_response(error: scim.ScimError) -> HttpResponse:
+    """The SCIM error as a finished Django response, for failures outside DRF's handling
+    (the response could not be rendered or logged): it depends on nothing that could fail again."""
+    body = json.dumps(error.to_dict(), ensure_ascii=True).encode("ascii")
+    response = HttpResponse(body, status=error.status, content_type="application/scim+json; charset=utf-8")
+    for name, value in error.headers.items():
+        response[name] = value
+    return response

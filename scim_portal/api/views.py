@@ -124,7 +124,9 @@ class ResourceSearchView(ResourceListView):
         if not isinstance(body, dict):
             raise InvalidSyntax(_("The search request must be a JSON object."))
         schemas = body.get("schemas")
-        if schemas is not None and urns.SEARCH_REQUEST not in schemas:
+        if isinstance(schemas, str):
+            schemas = [schemas]
+        if schemas is not None and (not isinstance(schemas, list) or urns.SEARCH_REQUEST not in schemas):
             raise InvalidSyntax(_("The search request must use the SearchRequest schema."))
         return Response(self.service().search(query_from(body)).to_dict())
 

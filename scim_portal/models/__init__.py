@@ -24,6 +24,7 @@ from scim_portal.models.integration import (
     UnknownAttributes,
 )
 from scim_portal.models.oauth import OAuthClient
+from scim_portal.models.ratelimit import RateCounter
 from scim_portal.models.resources import ScimGroup, ScimUser
 from scim_portal.models.tokens import ScimToken, Scope, TokenLimitReached
 
@@ -43,6 +44,7 @@ __all__ = [
     "OAuthClient",
     "Outcome",
     "ProvisioningLog",
+    "RateCounter",
     "ScimGroup",
     "ScimHistoricalFields",
     "ScimToken",

@@ -542,12 +542,25 @@ def _lookup(target: FilterTarget, op: str) -> str:
 
 
 def _present(target: FilterTarget, negated: bool) -> Q:
-    """``pr``: not NULL, and for strings not empty (RFC 7644 Table 3)."""
+    """``pr``: not NULL, and for strings not empty (RFC 7644 Table 3).
+
+    A target whose ``normalize`` turns ``""`` into ``None`` (a UUID column: ``id``,
+    ``members.value``) cannot hold an empty string, so only NULL is tested there.
+    """
     isnull = f"{target.lookup}__isnull"
-    if target.kind not in _TEXT_KINDS:
+    if target.kind not in _TEXT_KINDS or _cannot_be_empty(target):
         return Q(**{isnull: negated})
     empty = Q(**{f"{target.lookup}__exact": ""})
     return (Q(**{isnull: True}) | empty) if negated else (Q(**{isnull: False}) & ~empty)
+
+
+def _cannot_be_empty(target: FilterTarget) -> bool:
+    if target.normalize is None:
+        return False
+    try:
+        return target.normalize("") is None
+    except (ValueError, TypeError, ArithmeticError):
+        return True
 
 
 def _compare(target: FilterTarget, op: str, value: Any, negated: bool) -> Q:

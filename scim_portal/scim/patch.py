@@ -26,6 +26,7 @@ from scim_portal.exceptions import (
     InvalidValue,
     Mutability,
     NoTarget,
+    ScimError,
     TooMany,
 )
 from scim_portal.scim import filters
@@ -124,25 +125,10 @@ def read_operation(raw: Any) -> Operation | None:
     """An operation object read with its keys in any case (RFC 7643 2.1); ``None`` when malformed."""
     if not isinstance(raw, Mapping):
         return None
-    _, op = _get_ci(raw, "op")
-    _, path = _get_ci(raw, "path")
-    has_value, value = _get_ci(raw, "value")
+    op, path, has_value, value = operation_fields(raw)
     if not isinstance(op, str) or (path is not None and not isinstance(path, str)):
         return None
     return Operation(op, path, value, has_value)
-
-
-def normalize_operation(raw: Any) -> tuple[str, str | None, Any]:
-    """``(op, path, value)`` of one operation object, whatever its spelling: ``op`` lower-cased and
-    stripped, ``path`` stripped (``None`` when absent or not a string).  For readers of requests
-    (logging, redaction); applying a PATCH validates each operation strictly."""
-    if not isinstance(raw, Mapping):
-        return "", None, None
-    _, op = _get_ci(raw, "op")
-    _, path = _get_ci(raw, "path")
-    _, value = _get_ci(raw, "value")
-    op_name = op.strip().lower() if isinstance(op, str) else ""
-    return op_name, (path.strip() or None) if isinstance(path, str) else None, value
 
 
 def operations_in(body: Any) -> list[Operation | Any] | None:
@@ -568,16 +554,41 @@ def _operations(body: Mapping[str, Any], max_operations: int) -> list[Any]:
     return operations
 
 
+def operation_fields(raw: Mapping[str, Any]) -> tuple[Any, Any, bool, Any]:
+    """``(op, path, has_value, value)`` of one operation, its member names matched without
+    regard to case (Entra ID sends ``"Op"``, ``"Path"``, ``"Value"``).  The log's redaction
+    reads operations through this function too, so it sees what the engine applies."""
+    _, op = _get_ci(raw, "op")
+    _, path = _get_ci(raw, "path")
+    has_value, value = _get_ci(raw, "value")
+    return op, path, has_value, value
+
+
+def writes_password(name: Any, resource_type: ResourceType) -> bool:
+    """Whether the engine takes ``name`` (an operation ``path`` or a key of a body or no-path
+    value) for the core ``password`` attribute (RFC 7643 section 4.1.1), resolved as it
+    resolves paths: case, surrounding spaces and a schema URN prefix do not matter."""
+    if not isinstance(name, str) or not name.strip():
+        return False
+    target = resolve_name(resource_type, name)
+    if isinstance(target, Target):
+        return not target.extension and target.attribute.name == PASSWORD
+    try:
+        parsed = filters.parse_path(name, resource_type.schema_urns)
+    except ScimError:
+        return False
+    found = resource_type.find_attribute(parsed.attribute, parsed.urn)
+    return found is not None and not found[2] and found[1].name == PASSWORD
+
+
 def _operation(raw: Any, index: int) -> tuple[str, str | None, Any, bool]:
     if not isinstance(raw, Mapping):
         raise InvalidSyntax(f"Operation {index} must be an object.")
-    _, op = _get_ci(raw, "op")
-    if op not in OPS:
+    op, path, has_value, value = operation_fields(raw)
+    if not isinstance(op, str) or op not in OPS:
         raise InvalidSyntax(f"Operation {index}: 'op' must be add, replace or remove (RFC 7644 3.5.2).")
-    _, path = _get_ci(raw, "path")
     if path is not None and not isinstance(path, str):
         raise InvalidPath(f"Operation {index}: 'path' must be a string.")
-    has_value, value = _get_ci(raw, "value")
     if op != "remove" and not has_value:
         raise InvalidValue(f"Operation {index}: '{op}' needs a 'value'.")
     return op, (path if path and path.strip() else None), value, has_value

@@ -1,0 +1,108 @@
+"""The example portal served by gunicorn as deployed (several workers, DEBUG off), for tests
+that need real processes: a database outage, a rate limit shared by app servers.
+
+The server binds 127.0.0.1 on a free port and is stopped by its own pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ISSUE_TOKEN = """
+import django; django.setup()
+from django.contrib.auth import get_user_model
+from scim_portal.models import Integration, ScimToken
+service = get_user_model().objects.create_user(email="live-service@example.com")
+integration = Integration.objects.create(name="Live", slug="live", provider="okta", service_account=service)
+print(ScimToken.issue(integration, description="live").raw)
+"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def portal_env(database_url: str, scim: dict[str, Any] | None = None,
+               caches: dict[str, Any] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_PORTAL_TEST")}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "tests.live_settings",
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_project")]),
+        "PORTAL_DEBUG": "0",
+        "SCIM_PORTAL_LIVE": json.dumps(scim or {}),
+    })
+    if caches:
+        env["SCIM_PORTAL_LIVE_CACHES"] = json.dumps(caches)
+    return env
+
+
+def prepare(env: dict[str, str]) -> str:
+    """Migrate the database (and the cache table) and return a fresh SCIM token."""
+    run = [sys.executable, "-m", "django"]
+    subprocess.run([*run, "migrate", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*run, "createcachetable"], env=env, cwd=ROOT, check=True)
+    done = subprocess.run([sys.executable, "-c", ISSUE_TOKEN], env=env, cwd=ROOT, check=True,
+                          capture_output=True, text=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+class Gunicorn:
+    """``gunicorn`` serving the portal with ``workers`` x ``threads``."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 3, threads: int = 4):
+        self.port = free_port()
+        cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
+               "--threads", str(threads), "--timeout", "60", "--bind", f"127.0.0.1:{self.port}",
+               "--error-logfile", str(log_path), "--log-level", "warning", "portal_site.wsgi"]
+        self.log_path = log_path
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.log_path.read_text()[-3000:]}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not start within {timeout} s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def request(port: int, method: str, path: str, body: Any = None, token: str | None = None,
+            timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request to 127.0.0.1:port; returns status, headers and body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Content-Type": "application/scim+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
