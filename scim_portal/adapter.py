@@ -202,6 +202,26 @@ def required_user_fields(skip: Iterable[str] = ()) -> list[models.Field]:
     ]
 
 
+def validated_form(field: Any, value: Any) -> Any:
+    """What a host field's validators are shown of a value.
+
+    The form a person reads (``models.resources.visible_form``): an IdP's stray zero-width
+    space or fullwidth letter is one name with the plain one, not an invalid email.  For an
+    ``EmailField``, letters beyond ASCII in the local part stand as ``x``: RFC 6531 allows
+    them (``josé@example.com``), Django's validator knows ASCII only.
+    """
+    from scim_portal.models.resources import visible_form
+
+    if not isinstance(value, str):
+        return value
+    text = visible_form(value)
+    if isinstance(field, models.EmailField) and "@" in text:
+        local, _, domain = text.rpartition("@")
+        local = "".join(c if c.isascii() or not c.isalnum() else "x" for c in local)
+        text = f"{local}@{domain}"
+    return text
+
+
 def validate_user_values(values: dict[str, Any], attribute_map: AttributeMap) -> None:
     """Run each host field's own validators (an ``EmailField`` wants an email); 400 naming the attribute."""
     model = get_user_model()
@@ -209,7 +229,8 @@ def validate_user_values(values: dict[str, Any], attribute_map: AttributeMap) ->
         if value in (None, ""):
             continue
         try:
-            model._meta.get_field(name).run_validators(value)
+            field = model._meta.get_field(name)
+            field.run_validators(validated_form(field, value))
         except ValidationError as exc:
             raise InvalidValue(invalid_value_detail(name, value, exc, attribute_map)) from exc
         except Exception:  # not a concrete field (a property the host maps): nothing to run

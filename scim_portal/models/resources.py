@@ -44,10 +44,16 @@ def fold(value: str | None) -> str:
     alike (Latin ``a`` and Cyrillic ``a`` (U+0430)): folding them would merge real names.
     The value as sent is kept for display; only the key is folded.
     """
-    text = unicodedata.normalize("NFKC", value or "")
-    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
     # casefold() can leave a string that is not NFKC (U+0345, U+1E9E): normalise again.
-    return unicodedata.normalize("NFKC", text.casefold()).strip()
+    return unicodedata.normalize("NFKC", visible_form(value).casefold()).strip()
+
+
+def visible_form(value: str | None) -> str:
+    """``value`` as a person reads it: NFKC, without invisible format characters (category
+    Cf), trimmed; case kept.  Host field validators see this form (an email with a stray
+    zero-width space is still an email); the value as sent is what is stored and shown."""
+    text = unicodedata.normalize("NFKC", value or "")
+    return "".join(char for char in text if unicodedata.category(char) != "Cf").strip()
 
 
 class ScimResource(models.Model):
