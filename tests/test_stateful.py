@@ -26,9 +26,6 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
-
-#: No shrinking: a failure is reported as found, in seconds, instead of minutes of shrinking in CI.
-NOSHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, precondition, rule
 from oauth2_provider.models import AccessToken
@@ -39,6 +36,9 @@ from scim_portal.models.resources import fold
 from tests.protocol import GROUP, PATCH_OP, USER
 
 pytestmark = pytest.mark.django_db
+
+#: No shrinking: a failure is reported as found, in seconds, instead of minutes of shrinking in CI.
+NOSHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 
 PASSWORD = "local-password-1"
 PEOPLE = ["ann@example.com", "bob@example.com", "cy@example.com", "dee@example.com"]
