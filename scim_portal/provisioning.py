@@ -23,6 +23,7 @@ from scim_portal.adapter import ScimAdapter, get_adapter
 from scim_portal.conf import app_settings
 from scim_portal.context import ScimContext
 from scim_portal.exceptions import InvalidValue, PreconditionFailed, Uniqueness
+from scim_portal.history import scim_change
 from scim_portal.mapping import EMAILS, primary_value
 from scim_portal.models import Deprovisioning, ScimGroup, ScimUser
 from scim_portal.models.query import unique_row
@@ -70,14 +71,35 @@ def check_version(obj, if_match: str | None) -> None:
 
 
 class Provisioner:
-    """Applies SCIM writes for one request context."""
+    """Applies SCIM writes for one request context.
 
-    def __init__(self, context: ScimContext, base_url: str, adapter: ScimAdapter | None = None):
+    Each public write is one call and one transaction, opened by :meth:`transaction`
+    together with the history scope, so every history row it writes names the
+    service account, the integration, the credential and the request (``reason``,
+    e.g. ``"SCIM PATCH Users/<id>"``).  The adapter given here is the one every
+    decision of the write asks.
+    """
+
+    def __init__(self, context: ScimContext, base_url: str, adapter: ScimAdapter | None = None,
+                 reason: str = "SCIM"):
         self.context = context
         self.integration = context.integration
         self.adapter = adapter or get_adapter()
+        self.reason = reason[:100]
         self.users = UserService(context, base_url, self.adapter)
         self.groups = GroupService(context, base_url, self.adapter)
+
+    @contextmanager
+    def transaction(self, conflict: str | None = None) -> Iterator[None]:
+        """One write: the history scope and one transaction; with ``conflict``, a unique
+        violation inside it is 409 ``uniqueness`` with that detail."""
+        with scim_change(self.context, self.reason):
+            if conflict is None:
+                with transaction.atomic():
+                    yield
+            else:
+                with unique_or_conflict(conflict):
+                    yield
 
     def notify(self, signal, **kwargs: Any) -> None:
         if "user" in kwargs:
@@ -97,7 +119,7 @@ class Provisioner:
         policies.check_user_name(document)
         policies.check_required(self.integration, document)
         detail = _("A user with userName %s already exists.") % document.get("userName")
-        with unique_or_conflict(detail):
+        with self.transaction(conflict=detail):
             # Not joined to the host user: only a revived account (rare) reads it.
             existing = unique_row(
                 ScimUser.objects.select_for_update().filter(user_name_key=fold(document["userName"]))
@@ -144,7 +166,7 @@ class Provisioner:
     @brake.holds_recorded
     def replace_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
         incoming = codec.user_from_body(body)
-        with transaction.atomic():
+        with self.transaction():
             scim_user = self.users.get(scim_id, for_update=True)
             check_version(scim_user, if_match)
             current = self.current_user_document(scim_user)
@@ -156,7 +178,7 @@ class Provisioner:
 
     @brake.holds_recorded
     def patch_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
-        with transaction.atomic():
+        with self.transaction():
             scim_user = self.users.get(scim_id, for_update=True)
             check_version(scim_user, if_match)
             current = self.current_user_document(scim_user)
@@ -175,7 +197,7 @@ class Provisioner:
         The portal account is deprovisioned by the integration's policy:
         deactivated by default, and only deleted when the policy says so.
         """
-        with transaction.atomic():
+        with self.transaction():
             scim_user = self.users.get(scim_id, for_update=True)
             check_version(scim_user, if_match)
             brake.check(self.context, scim_user, deleting=True)  # may hold it: 503, nothing applied
@@ -309,7 +331,7 @@ class Provisioner:
         incoming = codec.group_from_body(body)
         document = incoming.resource
         name = document["displayName"]
-        with unique_or_conflict(_("A group named %s already exists.") % name):
+        with self.transaction(conflict=_("A group named %s already exists.") % name):
             group = self.portal_group_named(name) or self.adapter.new_group(self.integration, name)
             group.save()
             scim_group = ScimGroup(integration=self.integration, group=group)
@@ -350,14 +372,14 @@ class Provisioner:
 
     def replace_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:
         incoming = codec.group_from_body(body)
-        with transaction.atomic():
+        with self.transaction():
             scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
             check_version(scim_group, if_match)
             self.write_group(scim_group, incoming.resource, codec.members_of(incoming))
         return scim_group
 
     def patch_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:
-        with transaction.atomic():
+        with self.transaction():
             scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
             check_version(scim_group, if_match)
             current = self.current_group_document(scim_group)
@@ -366,7 +388,7 @@ class Provisioner:
         return scim_group
 
     def delete_group(self, scim_id: str, if_match: str | None = None) -> ScimGroup:
-        with transaction.atomic():
+        with self.transaction():
             scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
             check_version(scim_group, if_match)
             group = scim_group.group

@@ -86,6 +86,20 @@ def test_post_user_records_creation_by_the_service_account(scim, integration, to
     assert scim_id
 
 
+def test_the_write_path_opens_the_history_scope_itself(integration):
+    """A Provisioner call made outside a view (a task, a shell) is attributed just the same."""
+    from scim_portal.context import ScimContext
+    from scim_portal.provisioning import Provisioner
+
+    context = ScimContext(integration=integration, actor=integration.service_account, credential=None,
+                          credential_label="job", request_id="job-42")
+    Provisioner(context, "http://testserver/scim/v2", reason="Nightly import").create_user(okta_user())
+    (record,) = user_history(get_user_model().objects.get(email="alice@example.com"))
+    assert record.history_user == integration.service_account
+    assert (record.scim_integration, record.scim_request_id) == (integration, "job-42")
+    assert record.history_change_reason == "Nightly import"
+
+
 def test_put_patch_delete_each_leave_a_record_naming_the_operation(scim, integration):
     scim_id, user = created(scim)
 

@@ -4,7 +4,6 @@ never leak into the SCIM API."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import time
@@ -31,7 +30,6 @@ from scim_portal.api.throttling import CredentialRateThrottle, RefusalLimit
 from scim_portal.conf import app_settings
 from scim_portal.context import ScimContext
 from scim_portal.exceptions import Forbidden, PayloadTooLarge, TooManyRequests
-from scim_portal.history import scim_change
 from scim_portal.models.audit import log_subject
 from scim_portal.models.query import unique_row
 from scim_portal.resources import parse_scim_id
@@ -87,7 +85,6 @@ class ScimView(APIView):
         """DRF's dispatch, plus a last resort: whatever escapes it (rendering, logging,
         the exception handler itself) still answers a SCIM error body, never Django's HTML 500."""
         self.started = time.monotonic()
-        self.change_scope = None
         try:
             response = super().dispatch(request, *args, **kwargs)
             if not getattr(response, "is_rendered", True):
@@ -98,10 +95,6 @@ class ScimView(APIView):
 
     def last_resort(self, request, exc: Exception, kwargs: dict[str, Any]) -> HttpResponse:
         """Answer a failure that escaped DRF's handling with a SCIM error, and log it."""
-        if self.change_scope is not None:
-            with contextlib.suppress(Exception):
-                self.change_scope.__exit__(type(exc), exc, exc.__traceback__)
-            self.change_scope = None
         response = plain_error_response(as_scim_error(exc))
         context = getattr(getattr(self, "request", None), "_auth", None)
         context = context if isinstance(context, ScimContext) else None
@@ -117,14 +110,12 @@ class ScimView(APIView):
         self.check_body_size(request)
         request._request.body  # noqa: B018  (cache the raw body so the log can show it)
         super().initial(request, *args, **kwargs)
-        reason = f"SCIM {request.method} {request.path.rsplit('/v2/', 1)[-1]}"[:100]
-        self.change_scope = scim_change(request.auth, reason)
-        self.change_scope.__enter__()
+
+    def change_reason(self) -> str:
+        """What the history of a write made by this request says: ``SCIM PATCH Users/<id>``."""
+        return f"SCIM {self.request.method} {self.request.path.rsplit('/v2/', 1)[-1]}"[:100]
 
     def finalize_response(self, request: Request, response, *args, **kwargs):
-        if self.change_scope is not None:
-            self.change_scope.__exit__(None, None, None)
-            self.change_scope = None
         response = super().finalize_response(request, response, *args, **kwargs)
         auth = getattr(request, "_auth", None)  # never re-run authentication here
         context = auth if isinstance(auth, ScimContext) else None

@@ -136,7 +136,7 @@ class UsersView(ResourceListView):
     resource_type = "User"
 
     def post(self, request: Request) -> Response:
-        provisioner = Provisioner(self.scim, base_url(request))
+        provisioner = Provisioner(self.scim, base_url(request), reason=self.change_reason())
         body = self.scim.dialect.prepare_resource(request.data, codec.user_resource_type())
         scim_user = self.audit_object = provisioner.create_user(body)
         return resource_response(provisioner.users, scim_user, request, status=201)
@@ -146,7 +146,7 @@ class UserView(ScimView):
     resource_type = "User"
 
     def provisioner(self) -> Provisioner:
-        return Provisioner(self.scim, base_url(self.request))
+        return Provisioner(self.scim, base_url(self.request), reason=self.change_reason())
 
     def get(self, request: Request, scim_id: str) -> Response:
         service = UserService(self.scim, base_url(request))
@@ -178,7 +178,7 @@ class GroupsView(ResourceListView):
     resource_type = "Group"
 
     def post(self, request: Request) -> Response:
-        provisioner = Provisioner(self.scim, base_url(request))
+        provisioner = Provisioner(self.scim, base_url(request), reason=self.change_reason())
         body = self.scim.dialect.prepare_resource(request.data, codec.group_resource_type())
         scim_group = self.audit_object = provisioner.create_group(body)
         return resource_response(provisioner.groups, scim_group, request, status=201)
@@ -188,7 +188,7 @@ class GroupView(ScimView):
     resource_type = "Group"
 
     def provisioner(self) -> Provisioner:
-        return Provisioner(self.scim, base_url(self.request))
+        return Provisioner(self.scim, base_url(self.request), reason=self.change_reason())
 
     def get(self, request: Request, scim_id: str) -> Response:
         service = GroupService(self.scim, base_url(request))
