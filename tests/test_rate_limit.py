@@ -86,6 +86,19 @@ def test_unauthenticated_requests_are_refused_before_counting(limited, scim):
 
 
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+                           "counters": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                        "LOCATION": "unix:///nonexistent/scim-portal-redis.sock"}})
+def test_a_counter_cache_that_is_down_is_a_503_the_idp_retries(settings, scim, integration):
+    """Redis down: not a 500, a SCIM 503 with Retry-After, and nothing applied."""
+    settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "RATE_LIMIT": "3/min", "RATE_LIMIT_CACHE": "counters"}
+    response = scim.post("Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                   "userName": "cache.down@example.com"})
+    assert response.status_code == 503 and response["Retry-After"]
+    assert response.json_body["status"] == "503" and "Retry after" in response.json_body["detail"]
+    assert not integration.scim_users.exists()
+
+
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
                            "counters": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                         "LOCATION": "counters"}})
 def test_counts_live_in_the_configured_cache(settings, scim):

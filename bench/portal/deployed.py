@@ -1,6 +1,6 @@
 """The example portal as ``bench/deployed.py`` serves it: production switches on, and the
 rate limit and its cache from the environment (``BENCH_RATE_LIMIT``, ``BENCH_CACHE`` =
-``database`` or a ``redis://`` URL)."""
+``database`` or a Redis ``unix://`` socket URL)."""
 
 from __future__ import annotations
 
@@ -15,5 +15,5 @@ SCIM_PORTAL = {**SCIM_PORTAL, "RATE_LIMIT": os.environ.get("BENCH_RATE_LIMIT") o
 _cache = os.environ.get("BENCH_CACHE", "")
 if _cache == "database":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "bench_cache"}}
-elif _cache.startswith("redis://"):
+elif _cache.startswith("unix://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache}}

@@ -43,11 +43,36 @@ def database_unavailable(exc: Exception) -> scim.ServiceUnavailable:
     )
 
 
+#: Errors of cache clients (the rate limit's Redis or Memcached) that mean "not reachable now".
+BACKEND_UNAVAILABLE = {"ConnectionError", "TimeoutError", "BusyLoadingError"}
+
+
+def backend_unavailable(exc: Exception) -> bool:
+    """A cache server the request needs is down or slow: a builtin socket error, or the
+    connection/timeout error of a client library (redis-py's do not subclass the builtins)."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return any(cls.__name__ in BACKEND_UNAVAILABLE and cls.__module__.split(".")[0] in ("redis", "pymemcache")
+               for cls in type(exc).__mro__)
+
+
+def service_unavailable(exc: Exception) -> scim.ServiceUnavailable:
+    """A 503 for a cache the request needs that is not reachable (the IdP retries)."""
+    logger.warning("A backing service is unavailable while handling a SCIM request: %s", exc)
+    return scim.ServiceUnavailable(
+        _("A backing service is unavailable; nothing was changed. Retry after %d seconds.")
+        % DATABASE_RETRY_AFTER,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 def as_scim_error(exc: Exception) -> scim.ScimError:
     if isinstance(exc, scim.ScimError):
         return exc
     if isinstance(exc, (OperationalError, InterfaceError)):
         return database_unavailable(exc)
+    if backend_unavailable(exc):
+        return service_unavailable(exc)
     if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
         return scim.Unauthorized(
             _("Authentication required: send Authorization: Bearer <token>."),
