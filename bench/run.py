@@ -92,8 +92,9 @@ class Server:
                "--threads", str(threads), "--keep-alive", "30", "--timeout", "180", "--bind", f"127.0.0.1:{self.port}",
                "--error-logfile", str(log_path), "--log-level", "warning", WSGI[system]]
         self.log_path = log_path
+        # The app's own log lines (Django's console handler) go to the server's log file too.
         self.proc = subprocess.Popen(cmd, env={**system_env(system, database_url), **(env or {})}, cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=log_path.open("ab"))
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
