@@ -3,6 +3,7 @@
 # cluster (started and stopped by the tests), the host matrix (tests/hosts/), the
 # Django 6.0 leg, the bench smoke run, the docs build, and the docs as a test.
 source "$(dirname "$0")/_env.sh" "test,docs,example,bench"
+source "$ROOT/scripts/_system_packages.sh"
 status=0
 echo "== ruff" && ruff check scim_portal tests example_project bench || status=1
 echo "== mypy" && mypy || status=1
@@ -25,6 +26,7 @@ DJANGO_SETTINGS_MODULE=tests.hosts.emaillogin.settings SCIM_PORTAL_TEST_DB=postg
   python -m pytest -q -p no:cacheprovider "${HOST_TESTS[@]}" || status=1
 echo "== Django 6.0 on Python 3.12+, SQLite" && bash scripts/test_dj60.sh || status=1
 echo "== bench smoke" && python bench/run.py --smoke --out "$(mktemp -d)" || status=1
+echo "== concurrency bench smoke" && python bench/concurrency.py --smoke --out "$(mktemp -d)" || status=1
 echo "== docs" && mkdocs build --strict --quiet --site-dir "$(mktemp -d)" || status=1
 # The docs as a test: the built wheel in new portals, following README/docs as written.
 # Needs `manage.py scim_integration` (docs/install.md "Connect an identity provider").
