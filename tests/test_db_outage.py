@@ -73,6 +73,18 @@ class Writers:
             thread.join(timeout=60)
 
 
+def recovered_by(writers: Writers, since: float, *, deadline: float) -> None:
+    """Wait until every writer has had a success after ``since`` (PostgreSQL is back and each
+    app server thread has reconnected), or the deadline passes (then the test reports it)."""
+    while time.monotonic() < deadline:
+        with writers.lock:
+            fresh = [a for a in writers.answers if a[0] > since]
+        if sum(1 for a in fresh if a[1] in (200, 201)) >= 2 * WRITERS and all(
+                a[1] in (200, 201) for a in fresh[-WRITERS:]):
+            return
+        time.sleep(0.2)
+
+
 def test_a_database_stop_answers_503_and_recovers_without_restart(outage_cluster, tmp_path):
     env = portal_env(outage_cluster.url("outage"))
     token = prepare(env)
@@ -85,7 +97,8 @@ def test_a_database_stop_answers_503_and_recovers_without_restart(outage_cluster
             time.sleep(4)
             outage_cluster.resume()
             restarted = time.monotonic()
-            time.sleep(3)
+            recovered_by(writers, restarted, deadline=restarted + 30)  # a loaded machine takes longer
+            time.sleep(1)
     finally:
         server.stop()
     answers = writers.answers

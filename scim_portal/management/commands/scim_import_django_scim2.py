@@ -119,7 +119,9 @@ class Importer:
         return ""
 
     def identity(self, user: Any, scim_id: str, user_name: str, attribute_map: AttributeMap) -> ScimUser:
-        document = attribute_map.overlay({"userName": user_name}, user)
+        # "active" starts assigned, so the overlay copies the host's flag (an absent one reads as
+        # unassigned, RFC 7644 3.5.2.2): an account switched off before the move stays off for SCIM.
+        document = attribute_map.overlay({"userName": user_name, "active": True}, user)
         email = getattr(user, user.get_email_field_name(), "") or ""
         return ScimUser(
             scim_id=scim_id, integration=self.integration, user=user, user_name=user_name,
