@@ -30,6 +30,7 @@ from django.db import IntegrityError, models, transaction
 
 from scim_portal.adapter import get_adapter
 from scim_portal.conf import app_settings, group_model_label
+from scim_portal.management import integration_by_slug
 from scim_portal.mapping import AttributeMap
 from scim_portal.models import Integration, ScimGroup, ScimUser
 from scim_portal.models.resources import fold
@@ -193,14 +194,7 @@ class Command(BaseCommand):
         self.emit(report, json_output=options["json"])
 
     def integration(self, slug: str) -> Integration:
-        try:
-            return Integration.objects.get(slug=slug)
-        except Integration.DoesNotExist:
-            raise CommandError(
-                f"No integration with slug '{slug}'. Create it first, e.g.: manage.py scim_integration create "
-                f"--slug {slug} --name '{slug}' --provider okta|entra|generic --service-account USERNAME "
-                "--create-service-account"
-            ) from None
+        return integration_by_slug(slug)
 
     def emit(self, report: Report, *, json_output: bool) -> None:
         if json_output:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from scim_portal.conf import app_settings
+from scim_portal.management import integration_by_slug
 from scim_portal.models import Integration, ScimToken, Scope
 from scim_portal.models.tokens import IssuedToken
 
@@ -67,14 +68,7 @@ class Command(BaseCommand):
         getattr(self, f"handle_{options['action']}")(options)
 
     def integration(self, slug: str) -> Integration:
-        try:
-            return Integration.objects.get(slug=slug)
-        except Integration.DoesNotExist:
-            raise CommandError(
-                f"No integration with slug '{slug}'. Create it first, e.g.: manage.py scim_integration create "
-                f"--slug {slug} --name '{slug}' --provider okta|entra|generic --service-account USERNAME "
-                "--create-service-account  (list existing ones: manage.py scim_integration list)."
-            ) from None
+        return integration_by_slug(slug)
 
     def token(self, prefix: str) -> ScimToken:
         tokens = list(ScimToken.objects.select_related("integration").filter(prefix=prefix.rstrip("…")))
