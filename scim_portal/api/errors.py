@@ -33,12 +33,13 @@ class InternalError(scim.ScimError):
     status = 500
 
 
-def database_unavailable(exc: Exception) -> scim.ServiceUnavailable:
-    """A 503 for an ``OperationalError`` / ``InterfaceError`` (connection, lock, serialization)."""
-    logger.warning("Database unavailable while handling a SCIM request: %s", exc)
+def unavailable(what: str, exc: Exception) -> scim.ServiceUnavailable:
+    """A 503 with ``Retry-After`` for a backing service that is down or busy (the IdP retries;
+    every write runs in one transaction, so nothing was changed)."""
+    logger.warning("%s unavailable while handling a SCIM request: %s", what, exc)
     return scim.ServiceUnavailable(
-        _("The database is unavailable or busy; nothing was changed. Retry after %d seconds.")
-        % DATABASE_RETRY_AFTER,
+        _("%(what)s is unavailable or busy; nothing was changed. Retry after %(seconds)d seconds.")
+        % {"what": what, "seconds": DATABASE_RETRY_AFTER},
         headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
     )
 
@@ -56,23 +57,13 @@ def backend_unavailable(exc: Exception) -> bool:
                for cls in type(exc).__mro__)
 
 
-def service_unavailable(exc: Exception) -> scim.ServiceUnavailable:
-    """A 503 for a cache the request needs that is not reachable (the IdP retries)."""
-    logger.warning("A backing service is unavailable while handling a SCIM request: %s", exc)
-    return scim.ServiceUnavailable(
-        _("A backing service is unavailable; nothing was changed. Retry after %d seconds.")
-        % DATABASE_RETRY_AFTER,
-        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
-    )
-
-
 def as_scim_error(exc: Exception) -> scim.ScimError:
     if isinstance(exc, scim.ScimError):
         return exc
     if isinstance(exc, (OperationalError, InterfaceError)):
-        return database_unavailable(exc)
+        return unavailable(_("The database"), exc)
     if backend_unavailable(exc):
-        return service_unavailable(exc)
+        return unavailable(_("A backing service"), exc)
     if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
         return scim.Unauthorized(
             _("Authentication required: send Authorization: Bearer <token>."),
