@@ -15,13 +15,10 @@ Exits 1 when any scim_portal request got a status other than the expected one.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +33,7 @@ if str(ROOT) not in sys.path:
 from bench import report  # noqa: E402
 from bench.client import Client, Lane, run_step, warm_up  # noqa: E402
 from bench.phases import STEPS, SYSTEMS, WARMUP, Ctx  # noqa: E402
+from tests.liveserver import Gunicorn  # noqa: E402
 
 SETTINGS = {
     "scim_portal": "bench.portal.settings",
@@ -75,45 +73,14 @@ def run_checked(cmd: list[str], env: dict[str, str], what: str) -> str:
     return done.stdout
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
+class Server(Gunicorn):
     """One system under gunicorn, bound to 127.0.0.1 only; stopped by its own pid."""
 
     def __init__(self, system: str, database_url: str, log_path: Path, workers: int, threads: int = 1,
                  env: dict[str, str] | None = None):
-        self.system = system
-        self.port = free_port()
-        cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
-               "--threads", str(threads), "--keep-alive", "30", "--timeout", "180", "--bind", f"127.0.0.1:{self.port}",
-               "--error-logfile", str(log_path), "--log-level", "warning", WSGI[system]]
-        self.log_path = log_path
-        # The app's own log lines (Django's console handler) go to the server's log file too.
-        self.proc = subprocess.Popen(cmd, env={**system_env(system, database_url), **(env or {})}, cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=log_path.open("ab"))
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.system} server exited:\n{self.log_path.read_text()[-3000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.system} server did not start within {timeout} s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.system = self.name = system
+        super().__init__({**system_env(system, database_url), **(env or {})}, log_path, workers, threads,
+                         app=WSGI[system], timeout=180, wait=False)
 
 
 class Databases:

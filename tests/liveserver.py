@@ -62,26 +62,31 @@ def prepare(env: dict[str, str]) -> str:
 
 
 class Gunicorn:
-    """``gunicorn`` serving the portal with ``workers`` x ``threads``."""
+    """``gunicorn`` serving ``app`` with ``workers`` x ``threads`` on a free 127.0.0.1 port, stopped
+    by its own pid; gunicorn's and the app's log lines go to ``log_path`` (the benchmarks use it too)."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 3, threads: int = 4):
+    name = "gunicorn"
+
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 3, threads: int = 4, *,
+                 app: str = "portal_site.wsgi", timeout: int = 60, wait: bool = True):
         self.port = free_port()
         cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
-               "--threads", str(threads), "--timeout", "60", "--bind", f"127.0.0.1:{self.port}",
-               "--error-logfile", str(log_path), "--log-level", "warning", "portal_site.wsgi"]
+               "--threads", str(threads), "--keep-alive", "30", "--timeout", str(timeout),
+               "--bind", f"127.0.0.1:{self.port}", "--error-logfile", str(log_path), "--log-level", "warning", app]
         self.log_path = log_path
-        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.wait_ready()
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log_path.open("ab"))
+        if wait:
+            self.wait_ready()
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(f"{self.name} exited:\n{self.log_path.read_text()[-3000:]}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not start within {timeout} s")
+        raise RuntimeError(f"{self.name} did not start within {timeout} s")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
