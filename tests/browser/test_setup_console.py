@@ -84,7 +84,8 @@ def test_okta_setup_token_health_and_oauth(admin_page, service_account, shot):
     assert copy_values(page)[:2] == [f"{base}/scim/v2/", "userName"]
     button = guide.locator("button.scim-copy").first
     button.click()
-    assert button.inner_text() == "Copied"
+    # The label changes when the clipboard's promise settles: wait for it (up to 5 s), do not race it.
+    sync_api.expect(button).to_have_text("Copied", timeout=5000)
     assert page.evaluate("navigator.clipboard.readText()") == f"{base}/scim/v2/"
     shot(page.locator("fieldset:has(#scim-guide)"), "admin-okta-guide")
 
