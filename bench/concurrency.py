@@ -129,19 +129,20 @@ def run(args, out_dir: Path) -> dict[str, dict[str, Tally]]:
 
     cluster = start_cluster()
     served: list[Served] = []
-    tallies = {op: {s: Tally() for s in SYSTEMS} for op in OPERATIONS}
+    operations = {op: build for op, build in OPERATIONS.items() if not args.only or op in args.only}
+    tallies = {op: {s: Tally() for s in SYSTEMS} for op in operations}
     # One counter per (operation, system), shared by every round: each create is a new person.
     counters = {(op, s): itertools.count() for op in OPERATIONS for s in SYSTEMS}
     try:
         dbs = Databases(cluster)
         served = [serve(system, args, dbs, out_dir) for system in SYSTEMS]
         log(f"PostgreSQL {dbs.server_version()}; {args.users:,} users in each system")
-        for op, build in OPERATIONS.items():  # warm-up: connections, caches, first-request costs
+        for op, build in operations.items():  # warm-up: connections, caches, first-request costs
             for s in served:
                 burst(s, build, counters[(op, s.system)], args.clients, 1.0, Tally())
         for round_no in range(args.rounds):
             order = served if round_no % 2 == 0 else served[::-1]
-            for op, build in OPERATIONS.items():
+            for op, build in operations.items():
                 for s in order:
                     burst(s, build, counters[(op, s.system)], args.clients, args.seconds,
                           tallies[op][s.system])
@@ -180,6 +181,8 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes per system")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--smoke", action="store_true", help="--users 200 --clients 2 --rounds 1 --seconds 2")
+    parser.add_argument("--only", action="append", choices=list(OPERATIONS), metavar="OPERATION",
+                        help=f"run only this operation (repeatable): {', '.join(map(repr, OPERATIONS))}")
     args = parser.parse_args(argv)
     if args.smoke:
         args.users, args.clients, args.rounds, args.seconds = 200, 2, 1, 2.0

@@ -31,6 +31,7 @@ def check_installed_apps(app_configs: Any = None, **kwargs: Any) -> list[checks.
 
 
 UNKNOWN_MEMBER_CHOICES = ("reject", "ignore")
+LOG_READS_CHOICES = ("sampled", "all")
 
 
 @checks.register()
@@ -53,6 +54,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             f"SCIM_PORTAL['UNKNOWN_MEMBERS'] must be one of {', '.join(UNKNOWN_MEMBER_CHOICES)}.",
             hint='"reject" (the default) answers 400; "ignore" applies the known members.',
             id="scim_portal.E011"))
+    if app_settings.LOG_READS not in LOG_READS_CHOICES:
+        errors.append(checks.Error(
+            f"SCIM_PORTAL['LOG_READS'] must be one of {', '.join(LOG_READS_CHOICES)}.",
+            hint='"sampled" (the default) logs a credential\'s first successful read in '
+                 'TOKEN_LAST_USED_PRECISION seconds; "all" logs every read.',
+            id="scim_portal.E013"))
     return errors
 
 

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "EXTENSION_SCHEMAS": [],
     "UNKNOWN_MEMBERS": "reject",
     "LOG_REQUESTS": True,
+    "LOG_READS": "sampled",
     "LOG_BODY_BYTES": 16 * 1024,
     "LOG_RETENTION_DAYS": 90,
     # -- guard rails (docs/guard-rails.md)
@@ -159,6 +160,10 @@ class AppSettings:
     @property
     def LOG_REQUESTS(self) -> bool:
         return bool(self._get("LOG_REQUESTS"))
+
+    @property
+    def LOG_READS(self) -> str:
+        return str(self._get("LOG_READS"))
 
     @property
     def LOG_BODY_BYTES(self) -> int:

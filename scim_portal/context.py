@@ -18,6 +18,9 @@ class ScimContext:
 
     ``credential`` is the object that authenticated the request (a
     ``ScimToken`` or an OAuth access token); ``scopes`` what it may do.
+    ``first_use`` is true when this is the credential's first request in
+    ``TOKEN_LAST_USED_PRECISION`` seconds (its use was recorded by this request):
+    with ``LOG_READS = "sampled"`` only such successful reads are logged.
     """
 
     integration: Integration
@@ -26,6 +29,7 @@ class ScimContext:
     credential_label: str
     scopes: frozenset[str] = frozenset({"read", "write"})
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    first_use: bool = False
 
     @property
     def dialect(self):

@@ -345,8 +345,41 @@ def test_each_request_writes_one_log_row(scim, integration, token):
     assert entry.duration_ms >= 0
     assert entry.created <= timezone.now()
 
-    scim.get(f"Users/{entry.resource_id}")
+    scim.get(f"Users/{entry.resource_id}")  # a successful read by a credential used a moment ago
+    assert ProvisioningLog.objects.count() == 1
+    scim.get("Users/no-such-user")  # a failed read
     assert ProvisioningLog.objects.count() == 2
+
+
+def test_successful_reads_are_sampled_per_credential(scim, token, settings):
+    """``LOG_READS = "sampled"``: a credential's first read in TOKEN_LAST_USED_PRECISION seconds
+    is logged (an IdP's test call after a quiet minute), its next ones are not; failures,
+    writes and, with ``"all"``, every read are."""
+    from scim_portal.models import ScimToken
+
+    def rows() -> list[tuple[str, str, int]]:
+        return list(ProvisioningLog.objects.order_by("pk").values_list("method", "path", "status"))
+
+    ScimToken.objects.update(last_used_at=None)
+    assert scim.get("Users?startIndex=1&count=1").status_code == 200
+    assert rows() == [("GET", "/scim/v2/Users?startIndex=1&count=1", 200)]
+    assert scim.get('Users?filter=userName eq "nobody@example.com"').status_code == 200
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 1}
+    assert scim.post("Users/.search", search).status_code == 200  # a POST that only reads
+    assert scim.get("ServiceProviderConfig").status_code == 200
+    assert len(rows()) == 1
+    assert scim.get("Groups/no-such-group").status_code == 404
+    assert rows()[-1] == ("GET", "/scim/v2/Groups/no-such-group", 404)
+
+    a_minute_ago = timezone.now() - dt.timedelta(seconds=settings.SCIM_PORTAL.get("TOKEN_LAST_USED_PRECISION", 60) + 1)
+    ScimToken.objects.update(last_used_at=a_minute_ago)
+    assert scim.get("Users?count=1").status_code == 200
+    assert rows()[-1] == ("GET", "/scim/v2/Users?count=1", 200) and len(rows()) == 3
+
+    settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "LOG_READS": "all"}
+    assert scim.get("Users?count=2").status_code == 200
+    assert scim.get("Users?count=3").status_code == 200
+    assert [row[1] for row in rows()[-2:]] == ["/scim/v2/Users?count=2", "/scim/v2/Users?count=3"]
 
 
 def test_the_password_and_the_token_never_reach_the_log(scim, token):

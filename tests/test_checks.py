@@ -45,6 +45,17 @@ def test_e011_accepts_ignore():
     assert checks.check_settings() == []
 
 
+@override_settings(SCIM_PORTAL={"LOG_READS": "none"})
+def test_e013_log_reads_choice():
+    assert ids(checks.check_settings()) == ["scim_portal.E013"]
+
+
+@pytest.mark.parametrize("value", ["sampled", "all"])
+def test_e013_accepts_sampled_and_all(value):
+    with override_settings(SCIM_PORTAL={"LOG_READS": value}):
+        assert checks.check_settings() == []
+
+
 @override_settings(SCIM_PORTAL={"MAX_PAGE_SIZE": 0})
 def test_e004_bad_size():
     assert "scim_portal.E004" in ids(checks.check_settings())

@@ -101,8 +101,9 @@ methods = st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPT
 
 @pytest.fixture
 def target(make_integration, scim_for, settings):
+    # Every request leaves its row here, successful reads included (not only the sampled ones).
     settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "MAX_BODY_BYTES": 64 * 1024,
-                            "UNAUTHENTICATED_RATE_LIMIT": None}
+                            "UNAUTHENTICATED_RATE_LIMIT": None, "LOG_READS": "all"}
     client = scim_for(make_integration(IdentityProvider.ENTRA))
     user = create_user(client, "fuzz@example.com", name={"givenName": "F", "familyName": "Z"})
     group = create_group(client, "Fuzz", members=[user["id"]])

@@ -21,6 +21,12 @@ from tests.protocol import ENTERPRISE, USER, create_user, patch_body, user_body
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def every_read_logged(settings):
+    """What the log stores is the question here: every request, successful reads included, has its row."""
+    settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "LOG_READS": "all"}
+
+
 class Secrets:
     """Hands out unique secrets and remembers them."""
 

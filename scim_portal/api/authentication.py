@@ -30,7 +30,7 @@ from scim_portal.conf import app_settings
 from scim_portal.context import ScimContext
 from scim_portal.exceptions import Unauthorized
 from scim_portal.models import ScimToken
-from scim_portal.models.query import unique_row
+from scim_portal.models.query import PreparedLookup, unique_row
 from scim_portal.models.tokens import hash_token
 
 CHALLENGE = 'Bearer realm="SCIM"'
@@ -70,6 +70,10 @@ def account_by_pk(pk: Any, using: str | None) -> Any:
     return user_model.from_db(using, [user_model._meta.pk.attname], [pk])
 
 
+#: The token and its integration by digest: its SQL is built once (models/query.py).
+TOKEN_LOOKUP = PreparedLookup(lambda digest: ScimToken.objects.select_related("integration").filter(digest=digest))
+
+
 def resolve_scim_token(raw: str) -> ScimContext | None:
     """A permanent token: one query (the token and its integration).
 
@@ -77,7 +81,7 @@ def resolve_scim_token(raw: str) -> ScimContext | None:
     its id: it is not joined, as building and planning two more joins over the user
     table cost more than the rest of the lookup.
     """
-    token = unique_row(ScimToken.objects.select_related("integration").filter(digest=hash_token(raw)))
+    token = TOKEN_LOOKUP.get(hash_token(raw))
     if token is None or not token.is_usable:
         return None
     # Fill the relation the actor comes from, so ``token.actor`` reads no row.
@@ -86,13 +90,13 @@ def resolve_scim_token(raw: str) -> ScimContext | None:
     else:
         integration = token.integration
         integration.service_account = account_by_pk(integration.service_account_id, token._state.db)
-    token.touch()
     return ScimContext(
         integration=token.integration,
         actor=token.actor,
         credential=token,
         credential_label=token.prefix,
         scopes=token.scope_set,
+        first_use=token.touch(),
     )
 
 
@@ -111,7 +115,6 @@ def resolve_oauth_token(raw: str) -> ScimContext | None:
     client = getattr(application, "scim_client", None) if application else None
     if client is None or not client.is_usable or access_token.expires <= timezone.now():
         return None
-    client.touch()
     granted = {app_settings.OAUTH_SCOPES.get(name) for name in access_token.scope.split()}
     return ScimContext(
         integration=client.integration,
@@ -119,6 +122,7 @@ def resolve_oauth_token(raw: str) -> ScimContext | None:
         credential=access_token,
         credential_label=client.label,
         scopes=frozenset(granted & client.scope_set),
+        first_use=client.touch(),
     )
 
 

@@ -128,7 +128,7 @@ class ScimView(APIView):
             kwargs: dict[str, Any]) -> None:
         """Write the request's log row; a failure to log (the database is down) never fails the answer."""
         try:
-            if self.unlogged:
+            if self.unlogged or self.unlogged_read(request, response, context):
                 return
             if refused_before_authentication(response, context):
                 RefusalLimit.record(request)
@@ -136,6 +136,19 @@ class ScimView(APIView):
             self.unlogged = True  # one row per request, even if the last resort answers later
         except Exception:
             logger.exception("Could not log SCIM request %s", request_id)
+
+    def unlogged_read(self, request: Request, response, context: ScimContext | None) -> bool:
+        """A successful read that ``LOG_READS = "sampled"`` (the default) leaves out of the log:
+        every one but the credential's first in ``TOKEN_LAST_USED_PRECISION`` seconds.
+
+        The IdPs read before nearly every write (Entra looks each user up before creating
+        them) and poll on schedule; a row per read would make the log, and every read, cost
+        more than the writes it is there to explain.  Writes and failures are always logged,
+        and the sampled read keeps an IdP's "test connection" call visible in the health.
+        """
+        reads = request.method in SAFE_METHODS or self.read_only_post
+        return (reads and response.status_code < 400 and context is not None
+                and not context.first_use and app_settings.LOG_READS != "all")
 
     def write_log(self, request: Request, response, context: ScimContext | None, request_id: str,
                   kwargs: dict[str, Any]) -> None:

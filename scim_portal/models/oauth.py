@@ -154,10 +154,12 @@ class OAuthClient(models.Model):
         """How logs name the credential (the start of the public client id)."""
         return f"oauth:{self.client_id[:12]}"
 
-    def touch(self) -> None:
-        """Record use, at most once per ``TOKEN_LAST_USED_PRECISION`` seconds."""
+    def touch(self) -> bool:
+        """Record use, at most once per ``TOKEN_LAST_USED_PRECISION`` seconds; return whether it was
+        recorded now (the credential's first request in that time)."""
         now = timezone.now()
         if self.last_used_at and (now - self.last_used_at).total_seconds() < app_settings.TOKEN_LAST_USED_PRECISION:
-            return
+            return False
         type(self).objects.filter(pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+        return True

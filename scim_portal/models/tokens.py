@@ -242,12 +242,14 @@ class ScimToken(models.Model):
             self._change_reason = "revoked"
             self.save(update_fields=["revoked_at"])
 
-    def touch(self) -> None:
-        """Record use, at most once per ``TOKEN_LAST_USED_PRECISION`` seconds (no write per request)."""
+    def touch(self) -> bool:
+        """Record use, at most once per ``TOKEN_LAST_USED_PRECISION`` seconds (no write per request);
+        return whether it was recorded now (the credential's first request in that time)."""
         now = timezone.now()
         precision = app_settings.TOKEN_LAST_USED_PRECISION
         if self.last_used_at and (now - self.last_used_at).total_seconds() < precision:
-            return
+            return False
         type(self).objects.filter(pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+        return True
 
