@@ -30,7 +30,7 @@ from scim_portal.conf import app_settings
 from scim_portal.context import ScimContext
 from scim_portal.exceptions import Unauthorized
 from scim_portal.models import ScimToken
-from scim_portal.models.query import PreparedLookup, unique_row
+from scim_portal.models.query import PreparedLookup
 from scim_portal.models.tokens import hash_token
 
 CHALLENGE = 'Bearer realm="SCIM"'
@@ -100,17 +100,21 @@ def resolve_scim_token(raw: str) -> ScimContext | None:
     )
 
 
+#: An OAuth access token, its application, SCIM client, integration and service account, by checksum.
+ACCESS_TOKEN_LOOKUP = PreparedLookup(lambda checksum: (
+    get_access_token_model().objects
+    .select_related("application__scim_client__integration__service_account")
+    .filter(token_checksum=checksum)
+))
+
+
 def resolve_oauth_token(raw: str) -> ScimContext | None:
     """An OAuth access token from our token endpoint: one query through its client to the integration.
 
     Tokens of applications that are not bound to an integration (a host's
     other OAuth clients) never authenticate here.
     """
-    access_token = unique_row(
-        get_access_token_model().objects
-        .select_related("application__scim_client__integration__service_account")
-        .filter(token_checksum=hashlib.sha256(raw.encode("utf-8")).hexdigest())
-    )
+    access_token = ACCESS_TOKEN_LOOKUP.get(hashlib.sha256(raw.encode("utf-8")).hexdigest())
     application = access_token.application if access_token else None
     client = getattr(application, "scim_client", None) if application else None
     if client is None or not client.is_usable or access_token.expires <= timezone.now():
