@@ -569,6 +569,23 @@ def test_delete_then_get_404_and_recreate_gives_the_same_account(scim):
     assert scim.get(f"Users/{again.json_body['id']}").status_code == 200
 
 
+
+def test_a_name_another_integration_deleted_is_not_revived_for_this_one(scim, integration, make_integration,
+                                                                        scim_for):
+    """Revival brings back the integration's own deleted account, never another integration's."""
+    created = create_user(scim, "left@example.com")
+    assert scim.delete(f"Users/{created['id']}").status_code == 204
+    account = User.objects.get(email="left@example.com")
+    other = scim_for(make_integration())
+    before = db_state()
+    assert_error(other.post("Users", user_body("left@example.com")), 409, "uniqueness")
+    assert db_state() == before
+    account.refresh_from_db()
+    assert account.is_active is False
+    identity = ScimUser.objects.get(user=account)
+    assert (identity.scim_id, identity.integration_id) == (created["id"], integration.pk)
+    assert identity.deleted_at is not None
+
 # --- ETags ------------------------------------------------------------------------------------
 
 
