@@ -96,13 +96,11 @@ class ScimView(APIView):
     def last_resort(self, request, exc: Exception, kwargs: dict[str, Any]) -> HttpResponse:
         """Answer a failure that escaped DRF's handling with a SCIM error, and log it."""
         response = plain_error_response(as_scim_error(exc))
-        context = getattr(getattr(self, "request", None), "_auth", None)
-        context = context if isinstance(context, ScimContext) else None
-        request_id = context.request_id if context else uuid.uuid4().hex
-        response["X-Request-ID"] = request_id
         drf_request = getattr(self, "request", None)
         if isinstance(drf_request, Request):
-            self.log(drf_request, response, context, request_id, kwargs)
+            self.finish(drf_request, response, kwargs)
+        else:  # DRF had not wrapped the request yet: nothing to log it with
+            response["X-Request-ID"] = uuid.uuid4().hex
         return response
 
     def initial(self, request: Request, *args, **kwargs) -> None:
@@ -117,12 +115,16 @@ class ScimView(APIView):
 
     def finalize_response(self, request: Request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        self.finish(request, response, kwargs)
+        return response
+
+    def finish(self, request: Request, response, kwargs: dict[str, Any]) -> None:
+        """Every answer's last step: its ``X-Request-ID`` and its log row."""
         auth = getattr(request, "_auth", None)  # never re-run authentication here
         context = auth if isinstance(auth, ScimContext) else None
         request_id = context.request_id if context else uuid.uuid4().hex
         response["X-Request-ID"] = request_id
         self.log(request, response, context, request_id, kwargs)
-        return response
 
     def log(self, request: Request, response, context: ScimContext | None, request_id: str,
             kwargs: dict[str, Any]) -> None:
