@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
@@ -20,6 +20,7 @@ from oauth2_provider.models import AccessToken
 from portal.models import Licence
 from portal.scim import PortalScimAdapter
 from scim_portal import policies, signals
+from scim_portal.adapter import get_adapter
 from scim_portal.exceptions import Forbidden, Uniqueness
 from scim_portal.models import (
     Deprovisioning,
@@ -310,6 +311,22 @@ class TestIdentity:
         owned = created(first_client.post("Users", okta_user("fay@example.com")))
         assert_error(second_client.post("Users", okta_user("fay@example.com")), 409, "uniqueness")
         assert ScimUser.objects.get().integration_id == owned.integration_id
+
+    def test_linking_by_email_never_offers_an_account_another_integration_manages(self, okta):
+        """An account with a SCIM identity is never a link candidate, even when the work email
+        matches and the userName does not (no userName conflict stops the create first)."""
+        _first, first_client = okta()
+        owned = created(first_client.post("Users", okta_user("fay@example.com", given="Fay")))
+        second, _second_client = okta(link_existing_users=True, unique_identifier=UniqueIdentifier.EMAIL)
+        document = okta_user("fay.second@example.com", email="fay@example.com")
+        attribute_map = get_adapter().user_attribute_map(second)
+        with transaction.atomic():  # the lookup locks what it finds
+            assert policies.linkable_user(second, document, attribute_map, get_adapter()) is None
+        owned.user.set_unusable_password()
+        owned.user.save()  # an SSO account in every other respect
+        with transaction.atomic():
+            assert policies.linkable_user(second, document, attribute_map, get_adapter()) is None
+        assert ScimUser.objects.get(user=owned.user).integration_id == owned.integration_id
 
     def test_linking_by_work_email(self, okta, sso_user):
         """Unique identifier = work email: the create links the SSO account with that email."""
