@@ -67,12 +67,18 @@ def credential_key(context: ScimContext) -> str:
 
 
 def address_key(request: Request) -> str:
-    """The client address as a counter key; IPv6 by its /64 (one host holds a whole /64)."""
+    """The client address as a counter key; IPv6 by its /64 (one host holds a whole /64).
+
+    An IPv4 client reached through an IPv6 socket arrives as ``::ffff:1.2.3.4``: it is
+    counted as the IPv4 address it is, not in the /64 every such client would share.
+    """
     raw = str(request.META.get("REMOTE_ADDR") or "unknown")
     try:
         address = ipaddress.ip_address(raw)
     except ValueError:
         return f"addr:{raw[:64]}"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     if address.version == 6:
         return f"addr:{ipaddress.ip_network(f'{address}/64', strict=False)}"
     return f"addr:{address}"
