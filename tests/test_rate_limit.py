@@ -168,6 +168,30 @@ def test_e021_bad_unauthenticated_rate():
     assert ids(checks.check_credentials()) == ["scim_portal.E021"]
 
 
+@override_settings(SCIM_PORTAL={"RATE_LIMIT": "lots", "UNAUTHENTICATED_RATE_LIMIT": "often"})
+def test_e021_each_bad_rate_is_reported():
+    messages = checks.check_credentials()
+    assert ids(messages) == ["scim_portal.E021", "scim_portal.E021"]
+    assert "'RATE_LIMIT'" in messages[0].msg and "'UNAUTHENTICATED_RATE_LIMIT'" in messages[1].msg
+
+
+@pytest.mark.parametrize("cache", [FILE_CACHE, {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}])
+def test_e024_the_refusal_limit_alone_needs_a_cache_that_counts(cache):
+    # RATE_LIMIT is off by default; UNAUTHENTICATED_RATE_LIMIT ("30/min") counts in the same cache.
+    with override_settings(SCIM_PORTAL={}, CACHES={"default": cache}):
+        messages = checks.check_credentials()
+        assert ids(messages) == ["scim_portal.E024"]
+        assert messages[0].msg.startswith("UNAUTHENTICATED_RATE_LIMIT cannot be counted")
+    with override_settings(SCIM_PORTAL={"UNAUTHENTICATED_RATE_LIMIT": None}, CACHES={"default": cache}):
+        assert checks.check_credentials() == []
+
+
+@override_settings(SCIM_PORTAL={})
+def test_no_w020_for_the_refusal_limit_alone():
+    # An address's refusals counted per process still bound what each process logs.
+    assert checks.check_credentials() == []
+
+
 def test_a_database_cache_counts_in_our_table(settings, scim):
     from scim_portal.models import RateCounter
 
