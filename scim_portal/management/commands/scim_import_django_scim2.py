@@ -182,7 +182,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        integration = self.integration(options["integration"])
+        integration = integration_by_slug(options["integration"])
         report = Report(integration=integration.slug, dry_run=options["dry_run"])
         importer = Importer(integration, report)
         importer.plan_users()
@@ -194,9 +194,6 @@ class Command(BaseCommand):
                 raise CommandError(f"Nothing imported: {exc}. Was SCIM traffic creating resources meanwhile? "
                                    "Disable the integration and run the command again.") from None
         self.emit(report, json_output=options["json"])
-
-    def integration(self, slug: str) -> Integration:
-        return integration_by_slug(slug)
 
     def emit(self, report: Report, *, json_output: bool) -> None:
         if json_output:
