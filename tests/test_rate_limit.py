@@ -293,3 +293,23 @@ def test_two_servers_share_the_limit_on_redis(live_cluster, tmp_path, redis_sock
     admitted, refused = admitted_across_two_servers(live_cluster, tmp_path, "rate_redis", counters)
     print(f"\nRedis: {admitted} admitted of {REQUESTS} (limit {LIMIT}), {refused} x 429")
     assert admitted == LIMIT
+
+
+def test_prune_logs_deletes_counters_of_windows_over_a_day_old(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from scim_portal.models import RateCounter
+
+    now = 1_700_000_000
+    RateCounter.objects.bulk_create([
+        RateCounter(name=name, period_start=now - age, hits=1)
+        for name, age in [("addr:192.0.2.1", 3 * 86400), ("addr:192.0.2.2", 86400 + 60),
+                          ("token:today", 86400 - 60), ("token:now", 0)]
+    ])
+    out = StringIO()
+    with mock.patch("scim_portal.models.ratelimit.time.time", return_value=now + 0.5):
+        call_command("scim_prune_logs", stdout=out)
+    assert sorted(RateCounter.objects.values_list("name", flat=True)) == ["token:now", "token:today"]
+    assert "2 expired rate-limit counters" in out.getvalue()
