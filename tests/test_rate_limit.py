@@ -151,7 +151,7 @@ FILE_CACHE = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", 
 
 
 @pytest.mark.parametrize("cache", [FILE_CACHE, {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}])
-def test_e023_manage_py_check_refuses_caches_that_cannot_count(cache):
+def test_e024_manage_py_check_refuses_caches_that_cannot_count(cache):
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
 
