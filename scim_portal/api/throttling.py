@@ -91,13 +91,17 @@ def counter_cache() -> BaseCache:
     return caches[app_settings.RATE_LIMIT_CACHE]
 
 
+def cache_key(name: str, period: int, window: int) -> str:
+    return f"scim_portal:rate:{name}:{period}:{window}"
+
+
 def hit(name: str, period: int, now: float) -> int:
     """Count one request for ``name`` in the window holding ``now``; return the window's count."""
     window = int(now // period)
     cache = counter_cache()
     if isinstance(cache, DatabaseCache):
         return database_hit(name, window * period)
-    key = f"scim_portal:rate:{name}:{period}:{window}"
+    key = cache_key(name, period, window)
     cache.add(key, 0, timeout=period + 1)
     try:
         return int(cache.incr(key))
@@ -113,7 +117,7 @@ def hits(name: str, period: int, now: float) -> int:
     if isinstance(cache, DatabaseCache):
         row = RateCounter.objects.filter(name=name, period_start=window * period).values_list("hits", flat=True)
         return next(iter(row), 0)
-    return int(cache.get(f"scim_portal:rate:{name}:{period}:{window}") or 0)
+    return int(cache.get(cache_key(name, period, window)) or 0)
 
 
 UPSERT = (
