@@ -298,30 +298,35 @@ def check_oauth_scopes() -> list[checks.CheckMessage]:
 def check_rate_limit() -> list[checks.CheckMessage]:
     from scim_portal.api.throttling import parse_rate
 
+    errors: list[checks.CheckMessage] = []
     for name in ("RATE_LIMIT", "UNAUTHENTICATED_RATE_LIMIT"):
         rate = getattr(app_settings, name)
         try:
             if rate is not None:
                 parse_rate(rate)
         except ValueError as exc:
-            return [checks.Error(f"SCIM_PORTAL['{name}']: {exc}", hint='For example "600/min", or None for no limit.',
-                                 id="scim_portal.E021")]
+            errors.append(checks.Error(f"SCIM_PORTAL['{name}']: {exc}",
+                                       hint='For example "600/min", or None for no limit.', id="scim_portal.E021"))
+    if errors:
+        return errors
     alias = app_settings.RATE_LIMIT_CACHE
     backend = getattr(settings, "CACHES", {}).get(alias, {}).get("BACKEND", "")
     if not backend:
         return [checks.Error(f"SCIM_PORTAL['RATE_LIMIT_CACHE'] names no cache: '{alias}'.",
                              hint="Use an alias from CACHES.", id="scim_portal.E021")]
-    if app_settings.RATE_LIMIT is None:
+    # Both limits count in the same cache; the refusal limit is on by default.
+    limits = [name for name in ("RATE_LIMIT", "UNAUTHENTICATED_RATE_LIMIT") if getattr(app_settings, name)]
+    if not limits:
         return []
     kind = backend.rsplit(".", 1)[-1]
     if kind in ("FileBasedCache", "DummyCache"):
         return [checks.Error(
-            f"The rate limit cannot be counted in the '{alias}' cache ({kind}): its increments are "
+            f"{' and '.join(limits)} cannot be counted in the '{alias}' cache ({kind}): its increments are "
             "not atomic (file) or not kept (dummy), so concurrent requests pass the limit.",
             hint="Use Redis or Memcached (several app servers), a DatabaseCache (counted atomically in "
-                 "scim_portal's own table), or local memory (one process).",
+                 "scim_portal's own table), or local memory (one process); or set the limit to None.",
             id="scim_portal.E024")]
-    if kind == "LocMemCache":
+    if kind == "LocMemCache" and app_settings.RATE_LIMIT is not None:
         return [checks.Warning(
             f"The rate limit counts in the '{alias}' cache ({kind}), which "
             "is not shared between processes: each app server process gets the whole allowance.",

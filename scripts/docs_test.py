@@ -23,18 +23,20 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.liveserver import free_port, stop, wait_until_listening  # noqa: E402
+from tests.liveserver import request as http_request  # noqa: E402
+
 MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*([\w-]+)\s*-->\s*$")
 FENCE = re.compile(r"^(\s*)```(\w*)\s*$")
 TARGET = re.compile(r"^#\s*([\w./-]+\.py)\b")
@@ -180,21 +182,9 @@ def check_wheel(wheel: Path) -> None:
         raise DocsTestError("the wheel ships tests, the example project or the benchmark")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def request(url: str, token: str, method: str = "GET", body: object = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON, "Accept": SCIM_JSON})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
+def request(port: int, path: str, token: str, method: str = "GET", body: object = None) -> tuple[int, dict]:
+    status, _headers, content = http_request(port, method, path, body, token, headers={"Accept": SCIM_JSON})
+    return status, json.loads(content or b"{}")
 
 
 class Server:
@@ -209,40 +199,28 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Server:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise DocsTestError(f"runserver exited:\n{Path(self.log.name).read_text()}")
-            try:
-                urllib.request.urlopen(f"{self.url}/scim/v2/ServiceProviderConfig", timeout=2)
-                return self
-            except urllib.error.HTTPError:
-                return self  # answering (401 without a token)
-            except OSError:
-                time.sleep(0.3)
-        raise DocsTestError("runserver did not answer within 60 s")
+        try:
+            wait_until_listening(self.port, self.process, timeout=60, name="runserver",
+                                 output=lambda: Path(self.log.name).read_text())
+        except RuntimeError as exc:
+            raise DocsTestError(str(exc)) from None
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, timeout=10)
         self.log.close()
 
 
 def provision_and_deactivate(portal: Portal, token: str, user_name: str, email: str) -> None:
     """What an IdP does first: create a person, then switch them off (Okta's PATCH)."""
     with Server(portal) as server:
-        base = f"{server.url}/scim/v2"
-        status, body = request(f"{base}/Users", token, "POST", {
+        status, body = request(server.port, "/scim/v2/Users", token, "POST", {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name,
             "name": {"givenName": "Jane", "familyName": "Doe"},
             "emails": [{"value": email, "type": "work", "primary": True}], "active": True})
         if status != 201:
             raise DocsTestError(f"POST /Users answered {status}: {body}")
-        status, body = request(f"{base}/Users/{body['id']}", token, "PATCH", {
+        status, body = request(server.port, f"/scim/v2/Users/{body['id']}", token, "PATCH", {
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{"op": "replace", "value": {"active": False}}]})
         if status != 200 or body.get("active") is not False:
@@ -290,7 +268,6 @@ def stock_host(work: Path, venv: Path) -> None:
 
 def custom_host(work: Path, venv: Path) -> None:
     """docs/install.md with the custom-user recipe of docs/tracking.md, on PostgreSQL."""
-    sys.path.insert(0, str(ROOT))
     from tests.pgcluster import start_cluster
 
     cluster = start_cluster()

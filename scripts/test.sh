@@ -21,6 +21,11 @@ HOST_TESTS=(tests/test_users_api.py tests/test_groups_api.py tests/test_idp_repl
 echo "== host: stock auth.User, default adapter, SQLite"
 DJANGO_SETTINGS_MODULE=tests.hosts.stock.settings SCIM_PORTAL_TEST_DB=sqlite \
   python -m pytest -q -p no:cacheprovider "${HOST_TESTS[@]}" tests/test_conformance.py || status=1
+# The same host on PostgreSQL: the concurrency tests (skipped on SQLite), and the live suite
+# (real HTTP, CSRF on, the OAuth endpoints) outside the example portal (about 2 minutes).
+echo "== host: stock auth.User, default adapter, PostgreSQL, and the live suite"
+DJANGO_SETTINGS_MODULE=tests.hosts.stock.settings SCIM_PORTAL_TEST_DB=postgres \
+  python -m pytest -q -p no:cacheprovider "${HOST_TESTS[@]}" tests/live || status=1
 echo "== host: email-login user with a required field, PostgreSQL"
 DJANGO_SETTINGS_MODULE=tests.hosts.emaillogin.settings SCIM_PORTAL_TEST_DB=postgres \
   python -m pytest -q -p no:cacheprovider "${HOST_TESTS[@]}" || status=1

@@ -1,7 +1,10 @@
 """The example portal served by gunicorn as deployed (several workers, DEBUG off), for tests
-that need real processes: a database outage, a rate limit shared by app servers.
+that need real processes: a database outage, a rate limit shared by app servers; and the
+pieces every real-server test uses (a free port, waiting for a server to listen, stopping it
+by its own pid, one HTTP request), for runserver too (tests/test_sqlite_live.py,
+scripts/docs_test.py).
 
-The server binds 127.0.0.1 on a free port and is stopped by its own pid.
+A server binds 127.0.0.1 on a free port and is stopped by its own pid.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,31 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_listening(port: int, process: subprocess.Popen, *, timeout: float = 60, name: str = "server",
+                         output: Callable[[], str] = lambda: "") -> None:
+    """Return once 127.0.0.1:port accepts connections; ``RuntimeError`` (with ``output()``) if
+    ``process`` exits first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited:\n{output()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not start within {timeout:g} s")
+
+
+def stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM the process (by its own pid), then SIGKILL it if it has not exited in ``timeout`` s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def portal_env(database_url: str, scim: dict[str, Any] | None = None,
@@ -79,30 +108,19 @@ class Gunicorn:
             self.wait_ready()
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log_path.read_text()[-3000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not start within {timeout} s")
+        wait_until_listening(self.port, self.proc, timeout=timeout, name=self.name,
+                             output=lambda: self.log_path.read_text()[-3000:])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
 
 def request(port: int, method: str, path: str, body: Any = None, token: str | None = None,
-            timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP request to 127.0.0.1:port; returns status, headers and body."""
+            timeout: float = 30, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request to 127.0.0.1:port (a JSON body, the token as a bearer, ``headers`` added);
+    returns status, headers and body."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    headers = {"Content-Type": "application/scim+json"}
+    headers = {"Content-Type": "application/scim+json", **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:

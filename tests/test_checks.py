@@ -107,7 +107,7 @@ SQLITE_FILE = {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/portal.sqli
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
-def test_w030_sqlite_file_without_immediate_transactions(settings):
+def test_w012_sqlite_file_without_immediate_transactions(settings):
     settings.DATABASES = {"default": SQLITE_FILE}
     messages = checks.check_sqlite_writes()
     assert ids(messages) == ["scim_portal.W012"]
@@ -115,7 +115,7 @@ def test_w030_sqlite_file_without_immediate_transactions(settings):
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
-def test_w030_is_reported_by_manage_py_check(settings):
+def test_w012_is_reported_by_manage_py_check(settings):
     import io
 
     from django.core.management import call_command
@@ -127,7 +127,7 @@ def test_w030_is_reported_by_manage_py_check(settings):
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
-def test_w030_is_silent_with_immediate_transactions_in_memory_and_on_postgres(settings):
+def test_w012_is_silent_with_immediate_transactions_in_memory_and_on_postgres(settings):
     immediate = {**SQLITE_FILE, "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20}}
     postgres = {"ENGINE": "django.db.backends.postgresql", "NAME": "portal"}
     for database in (immediate, {**SQLITE_FILE, "NAME": ":memory:"}, postgres):
@@ -135,7 +135,7 @@ def test_w030_is_silent_with_immediate_transactions_in_memory_and_on_postgres(se
         assert checks.check_sqlite_writes() == []
 
 
-def test_w030_the_example_portal_settings_pass():
+def test_w012_the_example_portal_settings_pass():
     from portal_site import settings as example
 
     if example.DATABASES["default"]["ENGINE"].endswith("sqlite3"):

@@ -165,6 +165,7 @@ def test_scim_token_says_how_to_create_a_missing_integration(db):
     with pytest.raises(CommandError) as error:
         run("create", "--integration", "okta-prod")
     assert "manage.py scim_integration create --slug okta-prod" in str(error.value)
+    assert "(known: none)" in str(error.value)  # the same lookup as scim_integration's
 
 
 def test_a_real_manage_py_creates_an_integration_then_a_token(tmp_path):

@@ -151,7 +151,7 @@ FILE_CACHE = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", 
 
 
 @pytest.mark.parametrize("cache", [FILE_CACHE, {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}])
-def test_e023_manage_py_check_refuses_caches_that_cannot_count(cache):
+def test_e024_manage_py_check_refuses_caches_that_cannot_count(cache):
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
 
@@ -166,6 +166,30 @@ def test_e023_manage_py_check_refuses_caches_that_cannot_count(cache):
 @override_settings(SCIM_PORTAL={"UNAUTHENTICATED_RATE_LIMIT": "often"})
 def test_e021_bad_unauthenticated_rate():
     assert ids(checks.check_credentials()) == ["scim_portal.E021"]
+
+
+@override_settings(SCIM_PORTAL={"RATE_LIMIT": "lots", "UNAUTHENTICATED_RATE_LIMIT": "often"})
+def test_e021_each_bad_rate_is_reported():
+    messages = checks.check_credentials()
+    assert ids(messages) == ["scim_portal.E021", "scim_portal.E021"]
+    assert "'RATE_LIMIT'" in messages[0].msg and "'UNAUTHENTICATED_RATE_LIMIT'" in messages[1].msg
+
+
+@pytest.mark.parametrize("cache", [FILE_CACHE, {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}])
+def test_e024_the_refusal_limit_alone_needs_a_cache_that_counts(cache):
+    # RATE_LIMIT is off by default; UNAUTHENTICATED_RATE_LIMIT ("30/min") counts in the same cache.
+    with override_settings(SCIM_PORTAL={}, CACHES={"default": cache}):
+        messages = checks.check_credentials()
+        assert ids(messages) == ["scim_portal.E024"]
+        assert messages[0].msg.startswith("UNAUTHENTICATED_RATE_LIMIT cannot be counted")
+    with override_settings(SCIM_PORTAL={"UNAUTHENTICATED_RATE_LIMIT": None}, CACHES={"default": cache}):
+        assert checks.check_credentials() == []
+
+
+@override_settings(SCIM_PORTAL={})
+def test_no_w020_for_the_refusal_limit_alone():
+    # An address's refusals counted per process still bound what each process logs.
+    assert checks.check_credentials() == []
 
 
 def test_a_database_cache_counts_in_our_table(settings, scim):
@@ -269,3 +293,23 @@ def test_two_servers_share_the_limit_on_redis(live_cluster, tmp_path, redis_sock
     admitted, refused = admitted_across_two_servers(live_cluster, tmp_path, "rate_redis", counters)
     print(f"\nRedis: {admitted} admitted of {REQUESTS} (limit {LIMIT}), {refused} x 429")
     assert admitted == LIMIT
+
+
+def test_prune_logs_deletes_counters_of_windows_over_a_day_old(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from scim_portal.models import RateCounter
+
+    now = 1_700_000_000
+    RateCounter.objects.bulk_create([
+        RateCounter(name=name, period_start=now - age, hits=1)
+        for name, age in [("addr:192.0.2.1", 3 * 86400), ("addr:192.0.2.2", 86400 + 60),
+                          ("token:today", 86400 - 60), ("token:now", 0)]
+    ])
+    out = StringIO()
+    with mock.patch("scim_portal.models.ratelimit.time.time", return_value=now + 0.5):
+        call_command("scim_prune_logs", stdout=out)
+    assert sorted(RateCounter.objects.values_list("name", flat=True)) == ["token:now", "token:today"]
+    assert "2 expired rate-limit counters" in out.getvalue()

@@ -9,66 +9,29 @@ eight member adds to one group all succeed and every member is kept.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.liveserver import ROOT, free_port, prepare, request, stop, wait_until_listening
 from tests.protocol import GROUP, PATCH_OP, user_body
 
 pytestmark = pytest.mark.live
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 8
-SETUP = """
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
-from django.contrib.auth import get_user_model
-from scim_portal.models import Integration, ScimToken
-service = get_user_model().objects.create_user(email="scim-service@example.com")
-integration = Integration.objects.create(name="Okta", slug="okta", provider="okta", service_account=service)
-print(ScimToken.issue(integration).raw)
-"""
 
 
 @pytest.fixture(autouse=True)
 def sqlite_leg_only():
     if os.environ.get("SCIM_PORTAL_TEST_DB", "sqlite") != "sqlite":
         pytest.skip("the example portal's SQLite configuration is tested in the SQLite leg")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def manage(env: dict[str, str], *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "example_project" / "manage.py"), *args], env=env,
-                          cwd=ROOT, check=True, capture_output=True, text=True, timeout=120, **kwargs)
-
-
-def wait_until_listening(port: int, server: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"runserver exited: {server.stderr.read() if server.stderr else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("runserver did not start listening")
 
 
 @pytest.fixture(scope="module")
@@ -78,34 +41,23 @@ def portal(tmp_path_factory) -> Iterator[tuple[int, str]]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal_site.settings", "PORTAL_DEBUG": "0",
            "DATABASE_URL": f"sqlite:///{database}",
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_project")])}
-    token = manage(env, "shell", "-c", SETUP).stdout.strip().splitlines()[-1]
+    token = prepare(env)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "example_project" / "manage.py"), "runserver", f"127.0.0.1:{port}",
          "--noreload", "--skip-checks"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        wait_until_listening(port, server)
+        wait_until_listening(port, server, timeout=30, name="runserver",
+                             output=lambda: server.stderr.read() if server.stderr else "")
         yield port, token
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop(server, timeout=10)
 
 
 def send(port: int, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
-        connection.request(method, f"/scim/v2/{path}", json.dumps(body) if body is not None else None, headers)
-        response = connection.getresponse()
-        content = response.read()
-        return response.status, json.loads(content) if content else None
-    finally:
-        connection.close()
+    status, _headers, content = request(port, method, f"/scim/v2/{path}", body, token, timeout=60)
+    return status, json.loads(content) if content else None
 
 
 def at_once(port: int, token: str, requests: list[tuple[str, str, Any]]) -> list[tuple[int, Any]]:

@@ -11,8 +11,10 @@ from unittest import mock
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from scim_portal.api.throttling import address_key
 from scim_portal.models import ProvisioningLog
 from tests.conftest import ScimClient
 from tests.protocol import ERROR, user_body
@@ -65,6 +67,29 @@ def test_other_addresses_are_not_affected(limit, scim):
     assert elsewhere.client.get("/scim/v2/Users", REMOTE_ADDR="10.0.0.9").status_code == 401
     assert scim.client.get("/scim/v2/Users", REMOTE_ADDR="10.0.0.8",
                            HTTP_AUTHORIZATION=f"Bearer {scim.token}").status_code == 200
+
+
+@pytest.mark.parametrize(("remote_addr", "key"), [
+    ("192.0.2.7", "addr:192.0.2.7"),
+    ("::ffff:192.0.2.7", "addr:192.0.2.7"),  # an IPv4 client through an IPv6 socket
+    ("::ffff:c000:208", "addr:192.0.2.8"),
+    ("2001:db8:1:2:3:4:5:6", "addr:2001:db8:1:2::/64"),
+    ("2001:db8:1:2::9", "addr:2001:db8:1:2::/64"),
+    ("::1", "addr:::/64"),
+    ("not an address", "addr:not an address"),
+    ("", "addr:unknown"),
+])
+def test_address_key(remote_addr, key):
+    assert address_key(RequestFactory().get("/", REMOTE_ADDR=remote_addr)) == key
+
+
+def test_ipv4_clients_through_an_ipv6_socket_have_their_own_allowance(limit):
+    anonymous = ScimClient("scim_wrong")
+    for _ in range(6):
+        anonymous.client.get("/scim/v2/Users", REMOTE_ADDR="::ffff:198.51.100.1")
+    assert anonymous.client.get("/scim/v2/Users", REMOTE_ADDR="::ffff:198.51.100.1").status_code == 429
+    assert anonymous.client.get("/scim/v2/Users", REMOTE_ADDR="198.51.100.1").status_code == 429  # the same client
+    assert anonymous.client.get("/scim/v2/Users", REMOTE_ADDR="::ffff:203.0.113.2").status_code == 401
 
 
 def test_authenticated_requests_do_not_count(limit, scim):

@@ -67,12 +67,18 @@ def credential_key(context: ScimContext) -> str:
 
 
 def address_key(request: Request) -> str:
-    """The client address as a counter key; IPv6 by its /64 (one host holds a whole /64)."""
+    """The client address as a counter key; IPv6 by its /64 (one host holds a whole /64).
+
+    An IPv4 client reached through an IPv6 socket arrives as ``::ffff:1.2.3.4``: it is
+    counted as the IPv4 address it is, not in the /64 every such client would share.
+    """
     raw = str(request.META.get("REMOTE_ADDR") or "unknown")
     try:
         address = ipaddress.ip_address(raw)
     except ValueError:
         return f"addr:{raw[:64]}"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     if address.version == 6:
         return f"addr:{ipaddress.ip_network(f'{address}/64', strict=False)}"
     return f"addr:{address}"
@@ -85,13 +91,17 @@ def counter_cache() -> BaseCache:
     return caches[app_settings.RATE_LIMIT_CACHE]
 
 
+def cache_key(name: str, period: int, window: int) -> str:
+    return f"scim_portal:rate:{name}:{period}:{window}"
+
+
 def hit(name: str, period: int, now: float) -> int:
     """Count one request for ``name`` in the window holding ``now``; return the window's count."""
     window = int(now // period)
     cache = counter_cache()
     if isinstance(cache, DatabaseCache):
         return database_hit(name, window * period)
-    key = f"scim_portal:rate:{name}:{period}:{window}"
+    key = cache_key(name, period, window)
     cache.add(key, 0, timeout=period + 1)
     try:
         return int(cache.incr(key))
@@ -107,7 +117,7 @@ def hits(name: str, period: int, now: float) -> int:
     if isinstance(cache, DatabaseCache):
         row = RateCounter.objects.filter(name=name, period_start=window * period).values_list("hits", flat=True)
         return next(iter(row), 0)
-    return int(cache.get(f"scim_portal:rate:{name}:{period}:{window}") or 0)
+    return int(cache.get(cache_key(name, period, window)) or 0)
 
 
 UPSERT = (

@@ -8,8 +8,12 @@ the limit.  A row here is incremented by one ``INSERT ... ON CONFLICT DO UPDATE
 
 from __future__ import annotations
 
+import time
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+STALE_AFTER = 86400  # seconds: the longest window ("/day")
 
 
 class RateCounter(models.Model):
@@ -25,3 +29,11 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.hits}"
+
+    @classmethod
+    def prune(cls, now: float | None = None) -> int:
+        """Delete the counters whose window started over a day ago (no window is longer, so
+        each has ended); without this a row stays for every address ever refused."""
+        cutoff = int(time.time() if now is None else now) - STALE_AFTER
+        deleted, _by_model = cls.objects.filter(period_start__lt=cutoff).delete()
+        return deleted

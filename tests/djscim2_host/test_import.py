@@ -114,6 +114,21 @@ def test_users_owned_elsewhere_or_with_a_taken_name_are_reported_not_imported(ok
     assert ScimUser.objects.get(user=grace).scim_id == grace.scim_id
 
 
+def test_a_group_imported_into_another_integration_is_reported_not_counted_as_there(okta, provisioned):
+    *_, engineering = provisioned
+    other = Integration.objects.create(name="Entra", slug="entra", provider=IdentityProvider.ENTRA,
+                                       service_account=okta.service_account)
+    ScimGroup.objects.create(integration=other, group=engineering, scim_id=str(engineering.pk),
+                             display_name="Engineering", display_name_key="engineering")
+    report, err = import_("--integration", "okta")
+    assert (report["groups_created"], report["groups_unchanged"]) == (0, 0)
+    assert [(s["pk"], s["type"]) for s in report["skipped"]] == [(str(engineering.pk), "Group")]
+    assert "another integration" in report["skipped"][0]["reason"]
+    assert f"skipped Group pk={engineering.pk}" in err
+    assert ScimGroup.objects.get(group=engineering).integration == other
+    assert api(okta).get(f"/scim/v2/Groups/{engineering.pk}").status_code == 404
+
+
 def test_uuid_ids_are_kept_in_their_canonical_form(okta, provisioned):
     _, grace, _ = provisioned
     get_user_model().objects.filter(pk=grace.pk).update(scim_id=grace.scim_id.upper())

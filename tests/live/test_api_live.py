@@ -1,7 +1,7 @@
-"""The SCIM API over real HTTP through the example portal's full middleware stack
-(sessions, CSRF, auth, simple-history's request middleware): authentication, the user
-lifecycle Okta and Entra ID drive, group membership, and error bodies and content types
-as a client receives them, bytes on the wire included.
+"""The SCIM API over real HTTP through a portal's full middleware stack (the example portal's, and
+a stock host's in tests/hosts/stock: sessions, CSRF, auth, simple-history's request middleware):
+authentication, the user lifecycle Okta and Entra ID drive, group membership, and error bodies
+and content types as a client receives them, bytes on the wire included.
 
 Django's test client hides what only a real server and client show (CSRF checks, header
 spelling, chunked bodies, content negotiation by the real Accept header); this suite is

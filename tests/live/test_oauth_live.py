@@ -1,6 +1,7 @@
-"""Okta's OAuth2 mode over real HTTP, through the example portal's full middleware stack
-(``CsrfViewMiddleware`` on): the consent page keeps its CSRF protection, the token and
-revocation endpoints (called server to server, without cookies) do not need it.
+"""Okta's OAuth2 mode over real HTTP, through a portal's full middleware stack (the example
+portal's, and a stock host's in tests/hosts/stock; ``CsrfViewMiddleware`` on): the consent page
+keeps its CSRF protection, the token and revocation endpoints (called server to server, without
+cookies) do not need it.
 
 Django's test client skips CSRF checks, which is how the token endpoint once answered
 403 "CSRF verification failed" to every real client without a test noticing.
@@ -12,10 +13,11 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.shortcuts import resolve_url
 
 from scim_portal.models import IdentityProvider, OAuthClient
+from tests.conftest import make_host_user
 from tests.live.http import client, hidden_inputs, log_in, scim
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -37,7 +39,7 @@ def okta(make_integration):
 
 @pytest.fixture
 def admin(db):
-    user = get_user_model().objects.create_user(email="it-admin@example.com", password=PASSWORD, is_staff=True)
+    user = make_host_user("it-admin@example.com", password=PASSWORD, is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="manage_integration"))
     return user
 
@@ -46,7 +48,7 @@ def admin(db):
 def browser(live_server, admin):
     """A logged-in admin's browser: session and CSRF cookies from the real login form."""
     with client(live_server.url) as http:
-        log_in(http, admin.email, PASSWORD, next_url="/admin/")
+        log_in(http, admin.get_username(), PASSWORD, next_url="/admin/")
         yield http
 
 
@@ -130,7 +132,7 @@ def test_consent_needs_a_login(live_server, okta):
     with client(live_server.url) as anonymous:
         response = anonymous.get(f"{AUTHORIZE}?{authorize_query(client_id)}")
     assert response.status_code == 302
-    assert urlparse(response.headers["location"]).path == "/admin/login/"
+    assert urlparse(response.headers["location"]).path == resolve_url(settings.LOGIN_URL)  # the host's login page
 
 
 def test_wrong_secret_is_invalid_client_not_a_csrf_page(live_server, okta):

@@ -136,20 +136,22 @@ class Importer:
         if not has_field(group_model, "scim_id"):
             self.report.groups_imported = False
             return
-        owned = dict(ScimGroup.objects.values_list("group_id", "scim_id"))
+        owned = {group_id: (scim_id, integration_id) for group_id, scim_id, integration_id
+                 in ScimGroup.objects.values_list("group_id", "scim_id", "integration_id")}
         ids = set(ScimGroup.objects.values_list("scim_id", flat=True))
         names = set(ScimGroup.objects.filter(integration=self.integration).values_list("display_name_key", flat=True))
         for group in group_model._default_manager.exclude(scim_id=None).exclude(scim_id="").order_by("pk"):
             self.plan_group(group, owned, ids, names)
 
-    def plan_group(self, group: Any, owned: dict[Any, str], ids: set[str], names: set[str]) -> None:
+    def plan_group(self, group: Any, owned: dict[Any, tuple[str, int]], ids: set[str], names: set[str]) -> None:
         scim_id = parse_scim_id(str(group.scim_id))
         display_name = getattr(group, "scim_display_name", None) or str(getattr(group, app_settings.GROUP_NAME_FIELD))
         if group.pk in owned:
-            if owned[group.pk] == scim_id:
+            if owned[group.pk] == (scim_id, self.integration.pk):
                 self.report.groups_unchanged += 1
             else:
-                self.report.skip("Group", group, group.scim_id, "already has a SCIM identity with another id")
+                self.report.skip("Group", group, group.scim_id, "already has a SCIM identity with another id "
+                                 "or in another integration")
             return
         if scim_id is None or scim_id in ids or fold(display_name) in names:
             reason = "the id is not usable or already taken" if scim_id is None or scim_id in ids else \
@@ -180,7 +182,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        integration = self.integration(options["integration"])
+        integration = integration_by_slug(options["integration"])
         report = Report(integration=integration.slug, dry_run=options["dry_run"])
         importer = Importer(integration, report)
         importer.plan_users()
@@ -192,9 +194,6 @@ class Command(BaseCommand):
                 raise CommandError(f"Nothing imported: {exc}. Was SCIM traffic creating resources meanwhile? "
                                    "Disable the integration and run the command again.") from None
         self.emit(report, json_output=options["json"])
-
-    def integration(self, slug: str) -> Integration:
-        return integration_by_slug(slug)
 
     def emit(self, report: Report, *, json_output: bool) -> None:
         if json_output:

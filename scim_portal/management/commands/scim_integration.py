@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from scim_portal.conf import app_settings, group_model_label
+from scim_portal.management import integration_by_slug
 from scim_portal.models import (
     Deprovisioning,
     IdentityProvider,
@@ -146,10 +147,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{row['slug']}  {row['provider']}  {state}  {row['service_account']}  {row['name']}")
 
     def handle_show(self, options: dict[str, Any]) -> None:
-        self.emit(self.integration(options["slug"]), options)
+        self.emit(integration_by_slug(options["slug"]), options)
 
     def handle_update(self, options: dict[str, Any]) -> None:
-        integration = self.integration(options["slug"])
+        integration = integration_by_slug(options["slug"])
         if options["service_account"]:
             integration.service_account = self.service_account(options["service_account"], create=False)
         self.save(integration, options, reason="updated with scim_integration")
@@ -164,7 +165,7 @@ class Command(BaseCommand):
 
     # -- helpers -------------------------------------------------------------------
     def switch(self, options: dict[str, Any], *, enabled: bool) -> None:
-        integration = self.integration(options["slug"])
+        integration = integration_by_slug(options["slug"])
         word = "enabled" if enabled else "disabled"
         if integration.enabled != enabled:
             integration.enabled = enabled
@@ -172,13 +173,6 @@ class Command(BaseCommand):
             integration.save(update_fields=["enabled", "modified"])
         self.stderr.write(f"Integration '{integration.slug}' is {word}.")
         self.emit(integration, options)
-
-    def integration(self, slug: str) -> Integration:
-        try:
-            return Integration.objects.select_related("service_account").get(slug=slug)
-        except Integration.DoesNotExist:
-            known = ", ".join(Integration.objects.order_by("slug").values_list("slug", flat=True)[:20]) or "none"
-            raise CommandError(f"No integration with slug '{slug}' (known: {known}).") from None
 
     def requested(self, options: dict[str, Any]) -> dict[str, Any]:
         """The policy fields the options set (options not given are left alone)."""

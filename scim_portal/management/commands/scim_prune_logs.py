@@ -1,4 +1,5 @@
-"""``manage.py scim_prune_logs [--days N]``: delete provisioning log rows past retention.
+"""``manage.py scim_prune_logs [--days N]``: delete provisioning log rows past retention,
+and the rate-limit counter rows (database cache) whose window ended over a day ago.
 
 Run it daily from cron (``0 3 * * * manage.py scim_prune_logs``) or Celery beat.
 """
@@ -11,10 +12,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scim_portal.audit import prune
 from scim_portal.conf import app_settings
+from scim_portal.models import RateCounter
 
 
 class Command(BaseCommand):
-    help = "Delete provisioning log entries older than the retention period."
+    help = ("Delete provisioning log entries older than the retention period, and rate-limit counters "
+            "of windows that ended over a day ago.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=None,
@@ -25,4 +28,5 @@ class Command(BaseCommand):
         if options["days"] is not None and options["days"] < 0:
             raise CommandError("--days must be 0 or more.")
         deleted = prune(options["days"])
-        self.stdout.write(f"Deleted {deleted} provisioning log entries.")
+        counters = RateCounter.prune()
+        self.stdout.write(f"Deleted {deleted} provisioning log entries and {counters} expired rate-limit counters.")
