@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from scim_portal.adapter import ScimAdapter, get_adapter
 from scim_portal.conf import app_settings
+from scim_portal.mapping import host_active_field
 from scim_portal.models import Integration, ScimUser
 
 UNMANAGED = "unmanaged"
@@ -82,7 +83,8 @@ class UserFields:
         return [prefix + name for name in names]
 
     def active(self, prefix: str = "") -> Q:
-        return Q(**{prefix + "is_active": True}) if "is_active" in self.flags else Q()
+        name = host_active_field()
+        return Q(**{prefix + name: True}) if name else Q()
 
 
 def review(chunk_size: int | None = None, adapter: ScimAdapter | None = None) -> Iterator[Finding]:
@@ -176,13 +178,28 @@ def finding(kind: str, reason: str, row: dict[str, Any], user_fields: UserFields
 
 
 class Access:
-    """Sessions and OAuth tokens of a page of users: a fixed number of queries per page."""
+    """Sessions and OAuth tokens of a page of users: a fixed number of queries per page.
+
+    An adapter that keeps ``ScimAdapter``'s default ``session_counts`` would decode
+    the whole session table for every page; the review decodes it once instead,
+    at its first page, and looks each page's users up in that.
+    """
 
     def __init__(self, adapter: ScimAdapter) -> None:
         self.adapter = adapter
+        self.decodes = type(adapter).session_counts is ScimAdapter.session_counts
+        self.owners: dict[str, int] | None = None
+        self.decoded = False
 
     def of(self, user_ids: list[Any]) -> dict[str, dict[Any, int] | None]:
-        return {"sessions": self.adapter.session_counts(user_ids), "oauth": oauth_token_counts(user_ids)}
+        return {"sessions": self.sessions(user_ids), "oauth": oauth_token_counts(user_ids)}
+
+    def sessions(self, user_ids: list[Any]) -> dict[Any, int] | None:
+        if not self.decodes:
+            return self.adapter.session_counts(user_ids)
+        if not self.decoded:
+            self.owners, self.decoded = decoded_session_owners(), True
+        return None if self.owners is None else owned(self.owners, user_ids)
 
 
 def oauth_token_counts(user_ids: list[Any]) -> dict[Any, int]:
@@ -204,22 +221,33 @@ def decoded_session_counts(user_ids: list[Any]) -> dict[Any, int] | None:
     """Live sessions per user, read from ``django.contrib.sessions``' table by decoding them.
 
     That table is keyed by session only, so this streams every unexpired session
-    once per call (one query, ``iterator``); a portal with many sessions should
-    record sessions per user and override ``ScimAdapter.session_counts``.  Other
-    session engines (cache, files, signed cookies) cannot be searched: ``None``.
+    once per call (one query, ``iterator``; the review calls it once, not per
+    page); a portal with many sessions should record sessions per user and
+    override ``ScimAdapter.session_counts``.  Other session engines (cache,
+    files, signed cookies) cannot be searched: ``None``.
     """
+    owners = decoded_session_owners()
+    return None if owners is None else owned(owners, user_ids)
+
+
+def decoded_session_owners() -> dict[str, int] | None:
+    """Live sessions per logged-in user id (as text), decoded from the session table in one pass."""
     if settings.SESSION_ENGINE not in DB_SESSION_ENGINES:
         return None
     from django.contrib.sessions.models import Session
 
-    wanted = {str(pk): pk for pk in user_ids}
-    counts: dict[Any, int] = {}
+    owners: dict[str, int] = {}
     sessions = Session.objects.filter(expire_date__gt=timezone.now())
     for session in sessions.only("session_key", "session_data").iterator(chunk_size=2000):
-        owner = wanted.get(str(session.get_decoded().get("_auth_user_id")))
+        owner = session.get_decoded().get("_auth_user_id")
         if owner is not None:
-            counts[owner] = counts.get(owner, 0) + 1
-    return counts
+            owners[str(owner)] = owners.get(str(owner), 0) + 1
+    return owners
+
+
+def owned(owners: dict[str, int], user_ids: list[Any]) -> dict[Any, int]:
+    """``owners`` keyed by the given users' ids (those with live sessions)."""
+    return {pk: owners[str(pk)] for pk in user_ids if str(pk) in owners}
 
 
 # -- output -------------------------------------------------------------------------------
@@ -232,14 +260,11 @@ def cell(value: Any) -> Any:
     return csv_cell(value)
 
 
-class Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(findings: Iterable[Finding]) -> Iterator[str]:
     """CSV text, line by line (``csv.writer`` quoting; no cell a spreadsheet would run)."""
-    writer = csv.writer(Echo())
+    from scim_portal.admin import _Echo  # the admin's CSV exports write through it too
+
+    writer = csv.writer(_Echo())
     yield writer.writerow(COLUMNS)
     for item in findings:
         yield writer.writerow([cell(value) for value in asdict(item).values()])
@@ -254,6 +279,8 @@ def json_chunks(findings: Iterable[Finding]) -> Iterator[str]:
 
 
 def json_value(value: Any) -> Any:
+    """Datetimes in full, as ``isoformat`` (like the CSV and the portal's other JSON), anything else
+    as text.  Not ``DjangoJSONEncoder``: it cuts microseconds and raises on types it does not know."""
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)

@@ -36,7 +36,6 @@ from scim_portal.models import (
 
 #: Held people named on a burst's page; the rest are one click away.
 HELD_SHOWN = 20
-DECISIONS = (BurstStatus.RELEASED, BurstStatus.KEPT, BurstStatus.DISMISSED)
 #: Access review rows shown in the admin; the downloads carry them all.
 REVIEW_SHOWN = 200
 
@@ -52,6 +51,16 @@ class DeprovisioningBrakeAdmin(SimpleHistoryAdmin):
     fields = ["integration", "enabled", "max_count", "max_percent", "window_minutes", "notify_emails", "state"]
     readonly_fields = ["state"]
     raw_id_fields = ["integration"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The integration is the primary key: changing it would save this row over another brake.
+        return [*super().get_readonly_fields(request, obj), *(["integration"] if obj is not None else [])]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a paused brake would resume deprovisioning without a decision on its burst.
+        if obj is not None and obj.paused_by_id is not None:
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.display(description=_("state"))
     def state(self, obj: DeprovisioningBrake) -> str:
@@ -85,6 +94,14 @@ class DeprovisioningBurstAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A burst ends by a decision (brake.decide), never by deletion: that would resume the
+        # brake unseen and lose the held requests.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: DeprovisioningBurst, form: Any, change: bool) -> None:
+        """Nothing to save: every field is read-only, and only brake.decide writes a burst."""
+
     @admin.display(description=_("held"), ordering="held_total")
     def held_count(self, obj: DeprovisioningBurst) -> int:
         return obj.held_total
@@ -106,7 +123,7 @@ class DeprovisioningBurstAdmin(SimpleHistoryAdmin):
     def render_change_form(self, request, context, *args: Any, **kwargs: Any):
         obj = context.get("original")
         context["can_decide"] = bool(obj and obj.holding and self.has_change_permission(request, obj))
-        context["decisions"] = [(str(d), BurstStatus(d).label) for d in DECISIONS]
+        context["decisions"] = [(str(d), BurstStatus(d).label) for d in brake.DECISIONS]
         # Every field is read-only: decisions are the buttons below the form, not "Save".
         context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         return super().render_change_form(request, context, *args, **kwargs)

@@ -12,7 +12,9 @@ docs/guard-rails.md.
 Race safety: every deprovisioning request locks its integration's brake row
 (``SELECT ... FOR UPDATE``) inside the operation's transaction, so concurrent
 IdP workers count one after another, and a count that rolls back with a
-failed operation never counts.  A check costs three queries at a normal pace.
+failed operation never counts.  Bursts are created and decided under the same
+lock, so it is the only lock a burst needs.  A check costs three queries at a
+normal pace.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any, TypeVar
 
 from django.core import mail
 from django.db import DatabaseError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +36,6 @@ from scim_portal import signals
 from scim_portal.conf import app_settings
 from scim_portal.context import ScimContext
 from scim_portal.exceptions import ScimError
-from scim_portal.history import current_change
 from scim_portal.models import (
     BurstStatus,
     Deprovisioning,
@@ -45,8 +46,14 @@ from scim_portal.models import (
     Integration,
     ScimUser,
 )
+from scim_portal.models.guard import MAX_WINDOW_MINUTES
 
 logger = logging.getLogger("scim_portal.brake")
+
+#: How long after a release the held requests' retries pass without being counted.
+APPROVAL_TTL = timedelta(days=7)
+#: An admin's decisions on a burst (docs/guard-rails.md, "The admin steps").
+DECISIONS = (BurstStatus.RELEASED, BurstStatus.KEPT, BurstStatus.DISMISSED)
 
 F_ = TypeVar("F_", bound=Callable[..., Any])
 
@@ -61,13 +68,13 @@ class DeprovisioningHeld(ScimError):
     status = 503
 
     def __init__(self, detail: str, *, context: ScimContext, scim_user: ScimUser,
-                 burst_id: int | None, trip: tuple[int, int, int] | None, deleting: bool) -> None:
+                 burst_id: int | None, trip: tuple[int, int, int] | None) -> None:
         super().__init__(detail, headers={"Retry-After": str(app_settings.BRAKE_RETRY_AFTER)})
         self.context = context
         self.scim_user = scim_user
         self.burst_id = burst_id
         self.trip = trip  # (count, window minutes, active users) when this request tripped the brake
-        self.method = request_method(deleting)
+        self.method = ""  # the HTTP method, set by the entry point (holds_recorded)
 
 
 def held_detail(count: int, window: int) -> str:
@@ -76,14 +83,6 @@ def held_detail(count: int, window: int) -> str:
         "in %(window)d minutes; a portal admin must release it. Nothing was changed; retry later."
     ) % {"count": count, "window": window}
 
-
-def request_method(deleting: bool) -> str:
-    """The HTTP method of the current SCIM request (named by the history scope), for the admin."""
-    change = current_change()
-    parts = change.reason.split() if change else []
-    if len(parts) > 1 and parts[0] == "SCIM":
-        return parts[1][:10]
-    return "DELETE" if deleting else "PATCH"
 
 
 # -- the check, inside the operation's transaction ------------------------------------------
@@ -116,14 +115,14 @@ def check(context: ScimContext, scim_user: ScimUser, *, deleting: bool = False) 
     if brake.paused_by_id is not None:
         burst = DeprovisioningBurst.objects.only("count", "window_minutes").get(pk=brake.paused_by_id)
         raise DeprovisioningHeld(held_detail(burst.count, burst.window_minutes), context=context,
-                                 scim_user=scim_user, burst_id=burst.pk, trip=None, deleting=deleting)
+                                 scim_user=scim_user, burst_id=burst.pk, trip=None)
     now, window = timezone.now(), brake.window
     minutes = counted_minutes(integration)
     counted = sum(count for _pk, minute, count in minutes if minute >= window_start(now, window))
     active = over_limits(brake, counted)
     if active is not None:
         raise DeprovisioningHeld(held_detail(counted, window), context=context, scim_user=scim_user,
-                                 burst_id=None, trip=(counted, window, active), deleting=deleting)
+                                 burst_id=None, trip=(counted, window, active))
     add_one(integration, now, window, minutes)
 
 
@@ -151,14 +150,27 @@ def locked_brake(integration: Integration) -> DeprovisioningBrake:
     return brake
 
 
+def approved_holds(now: datetime) -> QuerySet[HeldRequest]:
+    """Held requests an admin released that have not been retried, released within ``APPROVAL_TTL``."""
+    return HeldRequest.objects.filter(
+        applied_at__isnull=True, burst__status=BurstStatus.RELEASED, burst__decided_at__gte=now - APPROVAL_TTL,
+    )
+
+
 def consume_approval(brake: DeprovisioningBrake, scim_user: ScimUser) -> bool:
-    """A retry of a request an admin released: it passes, once, whatever the count."""
-    used = HeldRequest.objects.filter(
-        scim_user=scim_user, applied_at__isnull=True, burst__status=BurstStatus.RELEASED,
-    ).update(applied_at=timezone.now())
+    """A retry of a request an admin released: it passes, once, whatever the count.
+
+    Approvals expire ``APPROVAL_TTL`` after the release: a request that is not
+    an approved retry recounts the live ones, so ``approved_pending`` falls to 0
+    once the IdP has retried them all or they expired, and checks stop paying for it.
+    """
+    now = timezone.now()
+    used = approved_holds(now).filter(scim_user=scim_user).update(applied_at=now)
+    pending = DeprovisioningBrake.objects.filter(pk=brake.pk)
     if used:
-        DeprovisioningBrake.objects.filter(pk=brake.pk, approved_pending__gte=used).update(
-            approved_pending=F("approved_pending") - used)
+        pending.filter(approved_pending__gte=used).update(approved_pending=F("approved_pending") - used)
+    else:
+        pending.update(approved_pending=approved_holds(now).filter(burst__integration=brake.integration).count())
     return bool(used)
 
 
@@ -168,7 +180,8 @@ def minute_of(moment: datetime) -> datetime:
 
 def window_start(now: datetime, window: int) -> datetime:
     """The first minute inside the window (the window slides in one-minute steps)."""
-    return minute_of(now) - timedelta(minutes=max(window, 1) - 1)
+    # Clamped: a row saved before the window had its upper bound must not overflow the date.
+    return minute_of(now) - timedelta(minutes=min(max(window, 1), MAX_WINDOW_MINUTES) - 1)
 
 
 def counted_minutes(integration: Integration) -> list[tuple[int, datetime, int]]:
@@ -199,21 +212,26 @@ def add_one(integration: Integration, now: datetime, window: int,
 
 # -- recording a hold, after the operation rolled back ---------------------------------------
 
-def holds_recorded(method: F_) -> F_:
-    """Decorate a write-path entry point: a hold raised inside it is recorded after its rollback."""
+def holds_recorded(http_method: str) -> Callable[[F_], F_]:
+    """Decorate the write-path entry point of ``http_method`` (``PUT``, ``PATCH``, ``DELETE``):
+    a hold raised inside it is recorded, with that method, after its rollback."""
 
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except DeprovisioningHeld as held:
+    def decorate(method: F_) -> F_:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                record_hold(held)
-            except DatabaseError:  # the IdP still gets its 503 and will retry; the log has the request
-                logger.exception("Could not record a held deprovisioning request")
-            raise
+                return method(*args, **kwargs)
+            except DeprovisioningHeld as held:
+                held.method = http_method
+                try:
+                    record_hold(held)
+                except DatabaseError:  # the IdP still gets its 503 and will retry; the log has the request
+                    logger.exception("Could not record a held deprovisioning request")
+                raise
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def record_hold(held: DeprovisioningHeld) -> HeldRequest:
@@ -223,17 +241,16 @@ def record_hold(held: DeprovisioningHeld) -> HeldRequest:
         brake = locked_brake(integration)
         burst_id = brake.paused_by_id or held.burst_id
         tripped = None
-        if burst_id is None:
-            tripped = trip(brake, held)
+        if burst_id is None and held.trip is not None:  # check() sets one of burst_id and trip
+            tripped = trip(brake, *held.trip)
             burst_id = tripped.pk
         hold = upsert_hold(burst_id, held)
     if tripped is not None:
-        announce(tripped, held)
+        announce(tripped, held, brake.recipients)
     return hold
 
 
-def trip(brake: DeprovisioningBrake, held: DeprovisioningHeld) -> DeprovisioningBurst:
-    count, window, active = held.trip or (0, brake.window, 0)
+def trip(brake: DeprovisioningBrake, count: int, window: int, active: int) -> DeprovisioningBurst:
     burst = DeprovisioningBurst.objects.create(
         integration=brake.integration, tripped_at=timezone.now(), count=count,
         window_minutes=window, active_users=active,
@@ -244,7 +261,7 @@ def trip(brake: DeprovisioningBrake, held: DeprovisioningHeld) -> Deprovisioning
     return burst
 
 
-def upsert_hold(burst_id: int, held: DeprovisioningHeld) -> HeldRequest:
+def upsert_hold(burst_id: int | None, held: DeprovisioningHeld) -> HeldRequest:
     now = timezone.now()
     request_id = held.context.request_id[:64]
     rows = HeldRequest.objects.filter(burst_id=burst_id, scim_user=held.scim_user)
@@ -256,21 +273,20 @@ def upsert_hold(burst_id: int, held: DeprovisioningHeld) -> HeldRequest:
     )
 
 
-def announce(burst: DeprovisioningBurst, held: DeprovisioningHeld) -> None:
-    """Tell the integration's admins: the ``deprovisioning_paused`` signal and an email."""
+def announce(burst: DeprovisioningBurst, held: DeprovisioningHeld, recipients: list[str]) -> None:
+    """Tell the integration's admins: the ``deprovisioning_paused`` signal and an email to
+    ``recipients`` (the brake's addresses and ``BRAKE_NOTIFY_EMAILS``; ``ADMINS`` when empty)."""
     context = held.context
     signals.send_after_commit(
         signals.deprovisioning_paused, sender=DeprovisioningBurst, integration=context.integration,
         actor=context.actor, request_id=context.request_id, burst=burst,
         count=burst.count, window_minutes=burst.window_minutes,
     )
-    transaction.on_commit(lambda: send_email(burst))
+    transaction.on_commit(lambda: send_email(burst, recipients))
 
 
-def send_email(burst: DeprovisioningBurst) -> None:
-    """Email the brake's recipients, or ``ADMINS`` when none are set (failures are logged)."""
-    brake = DeprovisioningBrake.objects.filter(pk=burst.integration_id).first()
-    recipients = brake.recipients if brake else list(app_settings.BRAKE_NOTIFY_EMAILS)
+def send_email(burst: DeprovisioningBurst, recipients: list[str]) -> None:
+    """Email ``recipients``, or ``ADMINS`` when there are none (failures are logged)."""
     subject = _("Deprovisioning paused for %s") % burst.integration.name
     body = render_to_string("scim_portal/email/deprovisioning_paused.txt", {"burst": burst})
     try:
@@ -291,11 +307,13 @@ def decide(burst: DeprovisioningBurst, decision: str, by: Any, reason: str = "")
     afresh.  ``kept``: the brake keeps holding.  ``dismissed``: the brake resumes, the
     held requests are not approved (a retry is counted like a new request).
     """
-    if decision not in (BurstStatus.RELEASED, BurstStatus.KEPT, BurstStatus.DISMISSED):
+    if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
     with transaction.atomic():
+        # Every writer of a burst (trip() and here; the admin never saves one) holds its
+        # integration's brake-row lock first, so the status read under this lock is current.
         brake = locked_brake(burst.integration)
-        burst = DeprovisioningBurst.objects.select_for_update().get(pk=burst.pk)
+        burst = DeprovisioningBurst.objects.get(pk=burst.pk)
         if not burst.holding:
             raise ValueError("this burst has been decided already")
         burst.status, burst.decided_at, burst.decided_by = decision, timezone.now(), by

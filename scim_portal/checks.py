@@ -13,6 +13,7 @@ from django.db import models
 from django.utils.module_loading import import_string
 
 from scim_portal.conf import DEFAULTS, app_settings
+from scim_portal.models.guard import MAX_WINDOW_MINUTES
 
 REQUIRED_APPS = ("django.contrib.auth", "django.contrib.contenttypes", "oauth2_provider")
 
@@ -359,7 +360,7 @@ def check_oauth_toolkit() -> list[checks.CheckMessage]:
 
 #: Guard-rail settings (docs/guard-rails.md) and their smallest and largest values.
 GUARD_RAIL_RANGES = {
-    "BRAKE_MAX_COUNT": (0, None), "BRAKE_MAX_PERCENT": (0, 100), "BRAKE_WINDOW_MINUTES": (1, None),
+    "BRAKE_MAX_COUNT": (0, None), "BRAKE_MAX_PERCENT": (0, 100), "BRAKE_WINDOW_MINUTES": (1, MAX_WINDOW_MINUTES),
     "BRAKE_RETRY_AFTER": (0, None), "ACCESS_REVIEW_CHUNK_SIZE": (1, None),
 }
 

@@ -163,7 +163,7 @@ class Provisioner:
         self.write_user(existing, document, password, was_active=False)
         return existing
 
-    @brake.holds_recorded
+    @brake.holds_recorded("PUT")
     def replace_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
         incoming = codec.user_from_body(body)
         with self.transaction():
@@ -176,7 +176,7 @@ class Provisioner:
             self.write_user(scim_user, document, incoming.password, was_active=scim_user.deactivated_at is None)
         return scim_user
 
-    @brake.holds_recorded
+    @brake.holds_recorded("PATCH")
     def patch_user(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimUser:
         with self.transaction():
             scim_user = self.users.get(scim_id, for_update=True)
@@ -190,7 +190,7 @@ class Provisioner:
                                 was_active=scim_user.deactivated_at is None)
         return scim_user
 
-    @brake.holds_recorded
+    @brake.holds_recorded("DELETE")
     def delete_user(self, scim_id: str, if_match: str | None = None) -> ScimUser:
         """RFC 7644 3.6: afterwards the resource is gone for SCIM (404).
 

@@ -20,7 +20,6 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from portal.models import UserSession
-from scim_portal import brake
 from scim_portal.access_review import DEACTIVATED_WITH_ACCESS, UNMANAGED, Finding, review
 from scim_portal.models import (
     BurstStatus,
@@ -147,6 +146,26 @@ class TestStreaming:
         # each costing its page and 3 access queries, plus the empty page closing the second list.
         assert self.queries(10) == 1 + 4 * 4 + 3 * 4 + 1
 
+    def test_the_default_adapter_decodes_the_sessions_once_per_review(self, make_integration, settings):
+        """Without a per-user session table the sessions are decoded once, not once per page."""
+        settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "ADAPTER": "scim_portal.adapter.ScimAdapter"}
+
+        def session_reads(size: int) -> tuple[int, dict[str, int | None]]:
+            integration = make_integration(IdentityProvider.OKTA)
+            for scim_user in bulk_users(integration, size, prefix=f"s{size}-"):
+                deactivate_by_idp(scim_user)
+                live_session(scim_user.user)
+                live_session(scim_user.user)
+            with CaptureQueriesContext(connection) as captured:
+                found = list(review(2))
+            reads = sum("django_session" in q["sql"] for q in captured.captured_queries)
+            return reads, {f.email: f.sessions for f in found if f.finding == DEACTIVATED_WITH_ACCESS}
+
+        reads, sessions = session_reads(3)
+        assert reads == 1 and sessions == {f"s3-{i}@example.com": 2 for i in range(3)}
+        reads, sessions = session_reads(12)
+        assert reads == 1 and len(sessions) == 15 and set(sessions.values()) == {2}
+
     def test_the_first_row_arrives_after_the_first_page(self, make_integration):
         self.portal_of(make_integration, 30)
         with CaptureQueriesContext(connection) as captured:
@@ -231,4 +250,6 @@ class TestAdmin:
         brake_row = DeprovisioningBrake.objects.create(integration=integration, max_count=7)
         page = admin_client.get(reverse("admin:scim_portal_deprovisioningbrake_changelist"))
         assert page.status_code == 200 and b"7 and 10% in 10 min" in page.content
-        assert brake.locked_brake(integration).limit_count == brake_row.limit_count == 7
+        change = admin_client.get(reverse("admin:scim_portal_deprovisioningbrake_change", args=[brake_row.pk]))
+        assert change.status_code == 200 and b"counting" in change.content
+        assert b'name="integration"' not in change.content  # the integration is fixed once the brake exists

@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import UserSession
 from scim_portal import brake, checks, signals
 from scim_portal.models import (
     BurstStatus,
+    Deprovisioning,
     DeprovisioningBrake,
     DeprovisioningBurst,
+    DeprovisioningCount,
     HeldRequest,
     IdentityProvider,
     ScimUser,
 )
+from scim_portal.models.guard import MAX_WINDOW_MINUTES
 from tests.conftest import ScimClient
 from tests.factories import bulk_users
 
@@ -293,6 +303,7 @@ class TestSettingsCheck:
     @pytest.mark.parametrize("bad", [
         {"BRAKE_MAX_PERCENT": 101}, {"BRAKE_WINDOW_MINUTES": 0}, {"BRAKE_MAX_COUNT": "50"},
         {"ACCESS_REVIEW_CHUNK_SIZE": 0}, {"BRAKE_NOTIFY_EMAILS": "ops@example.com"},
+        {"BRAKE_WINDOW_MINUTES": MAX_WINDOW_MINUTES + 1},
     ])
     def test_e050_manage_py_check_fails_on_a_bad_guard_rail_setting(self, settings, bad):
         settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, **bad}
@@ -300,7 +311,8 @@ class TestSettingsCheck:
             call_command("check")
 
     def test_e050_defaults_and_good_values_pass(self, settings):
-        settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "BRAKE_MAX_PERCENT": 0, "BRAKE_NOTIFY_EMAILS": ["a@b.c"]}
+        settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "BRAKE_MAX_PERCENT": 0, "BRAKE_NOTIFY_EMAILS": ["a@b.c"],
+                                "BRAKE_WINDOW_MINUTES": MAX_WINDOW_MINUTES}
         assert [m.id for m in checks.check_guard_rails()] == []
 
 
@@ -352,3 +364,224 @@ class TestConcurrentWorkers:
         assert burst.held.filter(applied_at__isnull=False).count() == 22
         # Afterwards a normal pace is not held.
         assert parallel_deactivations(live_server.url, token, users[32:36], workers=4) == [200] * 4
+
+    def test_two_admins_releasing_the_same_burst_at_once_release_it_once(self, paused, admin_user, monkeypatch):
+        integration, *_rest = paused
+        burst = DeprovisioningBurst.objects.get(integration=integration)
+        # Each decision waits inside its transaction for the other: without the brake-row lock
+        # both would read "paused" and both would approve the held requests.
+        barrier = threading.Barrier(2, timeout=3)
+        resume = brake.resume
+
+        def meeting_resume(*args: Any, **kwargs: Any) -> None:
+            with contextlib.suppress(threading.BrokenBarrierError):  # the other one waits for the lock
+                barrier.wait()
+            resume(*args, **kwargs)
+
+        monkeypatch.setattr(brake, "resume", meeting_resume)
+        outcomes: list[str] = []
+
+        def release() -> None:
+            try:
+                brake.decide(burst, BurstStatus.RELEASED, admin_user, "at once")
+                outcomes.append("released")
+            except ValueError:
+                outcomes.append("refused")
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=release) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(outcomes) == ["refused", "released"]
+        assert DeprovisioningBrake.objects.get(pk=integration.pk).approved_pending == burst.held.count() == 3
+        assert burst.history.filter(status=BurstStatus.RELEASED).count() == 1
+
+
+class TestMethodAndPolicy:
+    def test_a_held_put_records_put(self, okta):
+        integration, client, users = okta
+        set_brake(integration, max_count=0, max_percent=0)
+        body = client.get(f"Users/{users[0].scim_id}").json_body
+        body["active"] = False
+        assert client.put(f"Users/{users[0].scim_id}", body).status_code == 503
+        assert HeldRequest.objects.get(scim_user=users[0]).method == "PUT"
+
+    def test_a_held_put_from_a_job_records_put(self, okta):
+        """A Provisioner called outside a view (a task, a shell) names its method too."""
+        from scim_portal.context import ScimContext
+        from scim_portal.provisioning import Provisioner
+
+        integration, client, users = okta
+        set_brake(integration, max_count=0, max_percent=0)
+        body = client.get(f"Users/{users[0].scim_id}").json_body
+        body["active"] = False
+        context = ScimContext(integration=integration, actor=integration.service_account, credential=None,
+                              credential_label="job", request_id="job-7")
+        with pytest.raises(brake.DeprovisioningHeld):
+            Provisioner(context, "http://testserver/scim/v2", reason="Nightly import").replace_user(
+                str(users[0].scim_id), body)
+        assert HeldRequest.objects.get(scim_user=users[0]).method == "PUT"
+
+    def test_the_delete_policy_under_a_tripped_brake_deletes_nobody_held(self, make_integration, scim_for):
+        integration = make_integration(IdentityProvider.OKTA, deprovisioning=Deprovisioning.DELETE)
+        set_brake(integration, max_count=2, max_percent=0)
+        users = bulk_users(integration, 4, prefix="del")
+        client = scim_for(integration)
+        assert [client.delete(f"Users/{u.scim_id}").status_code for u in users] == [204, 204, 503, 503]
+        remaining = set(get_user_model().objects.filter(pk__in=[u.user_id for u in users]).values_list("pk", flat=True))
+        assert remaining == {users[2].user_id, users[3].user_id}
+        assert all(host_active(u) for u in users[2:])
+        assert client.get(f"Users/{users[2].scim_id}").json_body["active"] is True
+        assert set(HeldRequest.objects.values_list("scim_user_id", "method")) == {
+            (users[2].pk, "DELETE"), (users[3].pk, "DELETE")}
+
+
+class TestApprovalExpiry:
+    @pytest.fixture
+    def released(self, paused, admin_user):
+        integration, client, users, _responses = paused
+        brake.decide(DeprovisioningBurst.objects.get(integration=integration), BurstStatus.RELEASED, admin_user)
+        return integration, client, users
+
+    def later(self, monkeypatch, delta: timedelta) -> None:
+        moment = timezone.now() + delta
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+
+    def state(self, integration, user: ScimUser) -> tuple[int, int, bool]:
+        """(deprovisionings counted in the window, approvals pending, whether ``user``'s hold applied)."""
+        counted = sum(DeprovisioningCount.objects.filter(integration=integration).values_list("count", flat=True))
+        pending = DeprovisioningBrake.objects.get(pk=integration.pk).approved_pending
+        return counted, pending, HeldRequest.objects.filter(scim_user=user, applied_at__isnull=False).exists()
+
+    def test_a_retry_within_the_approval_period_passes_uncounted(self, released, monkeypatch):
+        integration, client, users = released
+        self.later(monkeypatch, brake.APPROVAL_TTL - timedelta(hours=1))
+        assert deactivate(client, users[5]).status_code == 200
+        assert self.state(integration, users[5]) == (0, 2, True)
+
+    def test_an_approval_expires_and_the_pending_count_falls_to_zero(self, released, monkeypatch):
+        integration, client, users = released
+        assert self.state(integration, users[5]) == (0, 3, False)
+        self.later(monkeypatch, brake.APPROVAL_TTL + timedelta(hours=1))
+        # Long after the release, deactivating a held person is counted like any other request,
+        # and the checks stop paying for approvals nobody will use.
+        assert deactivate(client, users[5]).status_code == 200
+        assert self.state(integration, users[5]) == (1, 0, False)
+
+    def test_a_request_that_is_no_approved_retry_keeps_the_live_approvals(self, released):
+        integration, client, users = released
+        assert deactivate(client, users[10]).status_code == 200
+        assert self.state(integration, users[5]) == (1, 3, False)
+        assert [deactivate(client, u).status_code for u in users[5:8]] == [200] * 3
+        assert self.state(integration, users[5]) == (1, 0, True)
+
+
+class TestAdmin:
+    @pytest.fixture
+    def two_brakes(self, paused, make_integration):
+        integration, *_rest = paused
+        DeprovisioningBrake.objects.filter(pk=integration.pk).update(approved_pending=4)
+        other = make_integration(IdentityProvider.OKTA)
+        return DeprovisioningBrake.objects.get(pk=integration.pk), set_brake(other, max_count=30)
+
+    def brake_form(self, **fields: Any) -> dict[str, Any]:
+        return {"enabled": "unknown", "max_count": "", "max_percent": "", "window_minutes": "",
+                "notify_emails": "", **fields}
+
+    def test_the_integration_of_a_brake_cannot_be_changed(self, admin_client, two_brakes):
+        own, other = two_brakes
+        url = reverse("admin:scim_portal_deprovisioningbrake_change", args=[own.pk])
+        response = admin_client.post(url, self.brake_form(integration=other.pk, max_count="99"))
+        assert response.status_code == 302
+        other_now = DeprovisioningBrake.objects.get(pk=other.pk)
+        assert (other_now.max_count, other_now.paused_by_id, other_now.approved_pending) == (30, None, 0)
+        own_now = DeprovisioningBrake.objects.get(pk=own.pk)
+        assert (own_now.max_count, own_now.paused_by_id) == (99, own.paused_by_id)
+
+    @pytest.mark.parametrize("window", [str(MAX_WINDOW_MINUTES + 1), "2000000000"])
+    def test_a_window_past_30_days_is_refused(self, admin_client, two_brakes, window):
+        _own, other = two_brakes
+        url = reverse("admin:scim_portal_deprovisioningbrake_change", args=[other.pk])
+        response = admin_client.post(url, self.brake_form(window_minutes=window))
+        assert response.status_code == 200 and response.context["adminform"].form.errors["window_minutes"]
+        assert DeprovisioningBrake.objects.get(pk=other.pk).window_minutes is None
+        with pytest.raises(ValidationError):
+            DeprovisioningBrake(integration=other.integration, window_minutes=int(window)).full_clean()
+
+    def test_a_window_of_30_days_counts(self, okta):
+        integration, client, users = okta
+        set_brake(integration, max_count=1, max_percent=0, window_minutes=MAX_WINDOW_MINUTES)
+        assert [deactivate(client, u).status_code for u in users[:3]] == [200, 503, 503]
+
+    def test_a_window_saved_before_the_bound_is_clamped_not_a_500(self, okta):
+        integration, client, users = okta
+        # 2e9 minutes reach back before year 1; the first check with a counted minute would overflow.
+        DeprovisioningBrake.objects.filter(pk=integration.pk).update(window_minutes=2_000_000_000)
+        assert [deactivate(client, u).status_code for u in users[:3]] == [200] * 3
+
+    def test_bursts_cannot_be_deleted(self, admin_client, paused):
+        integration, *_rest = paused
+        burst = DeprovisioningBurst.objects.get(integration=integration)
+        assert admin_client.get(reverse("admin:scim_portal_deprovisioningburst_delete", args=[burst.pk])
+                                ).status_code == 403
+        changelist = reverse("admin:scim_portal_deprovisioningburst_changelist")
+        admin_client.post(changelist, {"action": "delete_selected", "_selected_action": [burst.pk], "post": "yes"})
+        assert DeprovisioningBurst.objects.filter(pk=burst.pk).exists()
+        assert HeldRequest.objects.filter(burst=burst).count() == 3
+        assert DeprovisioningBrake.objects.get(pk=integration.pk).paused_by_id == burst.pk
+
+    def test_a_paused_brake_cannot_be_deleted(self, admin_client, two_brakes):
+        own, other = two_brakes
+        assert admin_client.get(reverse("admin:scim_portal_deprovisioningbrake_delete", args=[own.pk])
+                                ).status_code == 403
+        changelist = reverse("admin:scim_portal_deprovisioningbrake_changelist")
+        admin_client.post(changelist, {"action": "delete_selected", "_selected_action": [own.pk, other.pk],
+                                       "post": "yes"})
+        assert DeprovisioningBrake.objects.filter(pk=own.pk, paused_by__isnull=False).exists()
+        assert admin_client.get(reverse("admin:scim_portal_deprovisioningbrake_delete", args=[other.pk])
+                                ).status_code == 200
+
+    def test_saving_a_burst_in_the_admin_writes_nothing(self, admin_client, paused, admin_user):
+        integration, *_rest = paused
+        burst = DeprovisioningBurst.objects.get(integration=integration)
+        before = burst.history.count()
+        response = admin_client.post(reverse("admin:scim_portal_deprovisioningburst_change", args=[burst.pk]), {})
+        assert response.status_code == 302
+        assert burst.history.count() == before
+
+    def test_decide_needs_the_csrf_token(self, paused, admin_user):
+        integration, *_rest = paused
+        burst = DeprovisioningBurst.objects.get(integration=integration)
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(admin_user)
+        page = client.get(reverse("admin:scim_portal_deprovisioningburst_change", args=[burst.pk])).content.decode()
+        form = page[page.index('id="decide-form"'):]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        decide = reverse("admin:scim_portal_deprovisioningburst_decide", args=[burst.pk])
+        assert client.post(decide, {"decision": "released"}).status_code == 403
+        burst.refresh_from_db()
+        assert burst.status == BurstStatus.PAUSED
+        assert client.post(decide, {"decision": "released", "csrfmiddlewaretoken": token}).status_code == 302
+        burst.refresh_from_db()
+        assert burst.status == BurstStatus.RELEASED
+
+    def test_a_viewer_cannot_decide(self, paused):
+        integration, *_rest = paused
+        burst = DeprovisioningBurst.objects.get(integration=integration)
+        viewer = get_user_model().objects.create_user(
+            **{get_user_model().USERNAME_FIELD: "viewer@example.com", "email": "viewer@example.com"},
+            is_staff=True)
+        viewer.user_permissions.add(Permission.objects.get(codename="view_deprovisioningburst"))
+        client = Client()
+        client.force_login(viewer)
+        change = reverse("admin:scim_portal_deprovisioningburst_change", args=[burst.pk])
+        page = client.get(change)
+        assert page.status_code == 200 and b"decide-released" not in page.content
+        decide = reverse("admin:scim_portal_deprovisioningburst_decide", args=[burst.pk])
+        assert client.post(decide, {"decision": "released"}).status_code == 403
+        burst.refresh_from_db()
+        assert burst.status == BurstStatus.PAUSED
+        assert DeprovisioningBrake.objects.get(pk=integration.pk).paused_by_id == burst.pk

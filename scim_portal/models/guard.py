@@ -17,6 +17,9 @@ from simple_history.models import HistoricalRecords
 from scim_portal.conf import app_settings
 from scim_portal.models.resources import ScimUser
 
+#: The longest sliding window (30 days): a longer one would overflow the window's start date.
+MAX_WINDOW_MINUTES = 43200
+
 
 class DeprovisioningBrake(models.Model):
     """One integration's brake: its own limits (empty: the portal's defaults) and its state.
@@ -45,7 +48,8 @@ class DeprovisioningBrake(models.Model):
                     "Empty: SCIM_PORTAL['BRAKE_MAX_PERCENT']."),
     )
     window_minutes = models.PositiveIntegerField(
-        _("window (minutes)"), null=True, blank=True, validators=[MinValueValidator(1)],
+        _("window (minutes)"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_WINDOW_MINUTES)],
         help_text=_("Empty: SCIM_PORTAL['BRAKE_WINDOW_MINUTES']."),
     )
     notify_emails = models.TextField(
