@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,14 @@ from django.core.management.base import SystemCheckError
 from scim_portal.conf import app_settings
 from scim_portal.idp import BUILT_IN, get_dialect, registry
 from scim_portal.idp.base import Dialect, OAuthDefaults
-from scim_portal.idp.entra import EntraDialect
+from scim_portal.idp.entra import EntraDialect, remove_by_value
 from scim_portal.idp.generic import GenericDialect
 from scim_portal.idp.okta import OktaDialect
 from scim_portal.models import IdentityProvider, Integration
 from scim_portal.models.integration import provider_choices
+from scim_portal.scim.filters import MAX_FILTER_LENGTH, parse_path
+from scim_portal.scim.patch import Operation
+from scim_portal.scim.schema import GROUP, USER
 from tests.protocol import create_group, create_user, patch_body
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scim_portal"
@@ -162,3 +166,15 @@ def test_manage_py_check_fails_for_bad_dialects(settings, dialects, check_id):
 def test_manage_py_check_passes_for_a_good_dialect(settings):
     settings.SCIM_PORTAL = {"DIALECTS": {"keycloak": "tests.test_dialects.KeycloakDialect"}}
     assert "scim_portal.E03" not in run_check()
+
+
+def test_removal_by_value_is_split_into_paths_the_engine_reads():
+    """50 values per filtered remove, fewer when long values would outgrow a path."""
+    ids = [str(uuid.uuid4()) for _ in range(120)]
+    removes = remove_by_value(Operation("remove", "members", [{"value": i} for i in ids]), GROUP)
+    assert [r.path.count(" or ") + 1 for r in removes] == [50, 50, 20]
+    assert [v for r in removes for v in re.findall(r'"([^"]+)"', r.path)] == ids
+    emails = [f"{'x' * 1000}{i}@example.com" for i in range(9)]
+    removes = remove_by_value(Operation("remove", "emails", [{"value": e} for e in emails]), USER)
+    assert len(removes) == 3 and all(len(r.path) <= MAX_FILTER_LENGTH for r in removes)
+    assert [parse_path(r.path).filter is not None for r in removes] == [True] * 3

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from scim_portal.models import IdentityProvider, ScimGroup
+from tests.factories import bulk_users, group_with_members
 from tests.protocol import (
     GROUP,
     LIST,
@@ -155,6 +156,21 @@ def test_remove_members_with_a_value_list_removes_only_those(entra):
     assert response.status_code == 204
     assert response.content == b""
     assert host_members(group["id"]) == sorted([ids[1], ids[3]])
+
+
+@pytest.mark.parametrize("provider", [IdentityProvider.ENTRA, IdentityProvider.GENERIC, IdentityProvider.OKTA])
+def test_removing_hundreds_of_members_by_value_in_one_operation(provider, make_integration, scim_for):
+    """Entra's "Remove members" lists every id in one operation: 200 UUIDs do not fit in one
+    filter path (4096 characters), so each batch of them is its own filtered remove."""
+    integration = make_integration(provider)
+    client = scim_for(integration)
+    identities = bulk_users(integration, 230, prefix=f"bulk-{provider}-")
+    group = group_with_members(integration, f"Large {provider}", identities)
+    removed, kept = identities[:200], identities[200:]
+    response = client.patch(f"Groups/{group.scim_id}", patch_body(
+        {"op": "Remove", "path": "members", "value": [{"value": str(m.scim_id)} for m in removed]}))
+    assert response.status_code == 204, response.json_body
+    assert host_members(group.scim_id) == sorted(str(m.scim_id) for m in kept)
 
 
 def test_remove_members_without_a_value_empties_the_group(generic):

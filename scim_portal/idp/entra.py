@@ -15,8 +15,8 @@ from typing import Any
 
 from scim_portal.exceptions import ScimError
 from scim_portal.idp.base import Dialect, OAuthDefaults
-from scim_portal.scim.filters import parse_path
-from scim_portal.scim.normalize import Target, resolve_name
+from scim_portal.scim.filters import MAX_FILTER_LENGTH, parse_path
+from scim_portal.scim.normalize import Target, member_ids, resolve_name
 from scim_portal.scim.patch import Operation
 from scim_portal.scim.schema import Attribute, AttributeType, ResourceType
 
@@ -52,8 +52,7 @@ def entra_operation(operation: Operation, resource_type: ResourceType) -> list[O
     """Entra's PATCH shapes (the "Known issues" page lists each) rewritten into RFC 7644 3.5.2."""
     operation = lowercase_op(operation)
     operation = string_booleans_in_operation(operation, resource_type)
-    operation = remove_by_value(operation, resource_type)
-    return [replace_creates_typed_value(operation)]
+    return [replace_creates_typed_value(each) for each in remove_by_value(operation, resource_type)]
 
 
 def lowercase_op(operation: Operation) -> Operation:
@@ -74,35 +73,41 @@ def replace_creates_typed_value(operation: Operation) -> Operation:
     return operation
 
 
-def remove_by_value(operation: Operation, resource_type: ResourceType) -> Operation:
+#: Values per filtered remove: Entra lists every member it removes in one operation, and
+#: a path holds at most ``MAX_FILTER_LENGTH`` characters (50 UUIDs take about 2,500).
+REMOVE_BATCH = 50
+
+
+def remove_by_value(operation: Operation, resource_type: ResourceType) -> list[Operation]:
     """``Remove`` path ``members`` with ``value: [{"value": id}, ...]`` removes only those values.
 
     Read per RFC 7644 3.5.2.2 it would remove them all (servers that did so emptied
-    groups); Entra means ``members[value eq "a" or value eq "b"]``.
+    groups); Entra means ``members[value eq "a" or value eq "b"]``, one such remove per
+    batch of values so that no path outgrows ``MAX_FILTER_LENGTH``.
     """
     if operation.op != "remove" or not operation.path or "[" in operation.path:
-        return operation
+        return [operation]
     if operation.value in (None, [], {}):
-        return replace(operation, value=None, has_value=False)
+        return [replace(operation, value=None, has_value=False)]
     attribute = _attribute_at(operation.path, resource_type)
-    ids = _values_of(operation.value)
-    if attribute is None or not attribute.multi_valued or ids is None:
-        return operation
-    condition = " or ".join(f"value eq {json.dumps(value)}" for value in ids)
-    return Operation("remove", f"{operation.path.strip()}[{condition}]")
-
-
-def _values_of(value: Any) -> list[str] | None:
-    """The ``value`` of each item (``{"value": ..}`` in any case, or a bare id); ``None`` if one has none."""
-    items = value if isinstance(value, list) else [value]
-    found: list[str] = []
-    for item in items:
-        if isinstance(item, Mapping):
-            item = next((v for k, v in item.items() if isinstance(k, str) and k.lower() == "value"), None)
-        if isinstance(item, bool) or not isinstance(item, str | int):
-            return None
-        found.append(str(item))
-    return found
+    if attribute is None or not attribute.multi_valued:
+        return [operation]
+    path = operation.path.strip()
+    ids = member_ids(operation.value, path)
+    if not ids:
+        return [operation]  # only nulls: the engine refuses a remove with a value
+    batches: list[list[str]] = [[]]
+    length = len(path) + 2  # the path and its brackets
+    for value in ids:
+        condition = f"value eq {json.dumps(value)}"
+        batch = batches[-1]
+        if batch and (len(batch) == REMOVE_BATCH or length + 4 + len(condition) > MAX_FILTER_LENGTH):
+            batch = []
+            batches.append(batch)
+            length = len(path) + 2
+        length += len(condition) + (4 if batch else 0)  # " or " between conditions
+        batch.append(condition)
+    return [Operation("remove", f"{path}[{' or '.join(batch)}]") for batch in batches]
 
 
 # -- booleans as strings ------------------------------------------------------------------
