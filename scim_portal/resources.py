@@ -296,8 +296,11 @@ class GroupService(ResourceService):
     def scoped(self) -> models.QuerySet[ScimGroup]:
         return self.adapter.scope_groups(self.base_queryset(), self.context.integration)
 
+    #: The members a group lists (:meth:`members_of`), as a relation ``members.value`` filters on.
+    LISTED_MEMBERS = "listed_member"
+
     def filter_map(self) -> dict[str, FilterTarget]:
-        member = f"group__{member_query_name()}__scim_identity__scim_id"
+        member = f"{self.LISTED_MEMBERS}__scim_id"
         return {
             "id": id_target(),
             "displayname": FilterTarget("display_name_key", case_exact=True, normalize=fold),
@@ -309,8 +312,16 @@ class GroupService(ResourceService):
     def apply_filter(self, queryset: models.QuerySet, condition: models.Q) -> models.QuerySet:
         """``members.value`` joins the membership table, where a group matching through several
         members would be one row per member: the matching ids are selected in a subquery, so each
-        group is counted and listed once (still one query, no ``DISTINCT`` over the document)."""
-        return queryset.filter(pk__in=queryset.filter(condition).values("pk"))
+        group is counted and listed once (still one query, no ``DISTINCT`` over the document).
+
+        The join reaches only the members the group lists: this integration's users that it
+        has not deleted, so a filter never finds a group through a member it does not show.
+        """
+        identity = f"group__{member_query_name()}__scim_identity"
+        listed = models.FilteredRelation(identity, condition=models.Q(**{
+            f"{identity}__integration": self.context.integration, f"{identity}__deleted_at": None}))
+        matching = queryset.annotate(**{self.LISTED_MEMBERS: listed}).filter(condition)
+        return queryset.filter(pk__in=matching.values("pk"))
 
     def render_many(self, rows: list, query: Query) -> list[dict[str, Any]]:
         members: dict[int, list[dict[str, Any]]] | None = None

@@ -389,6 +389,28 @@ def test_group_matching_through_several_members_is_listed_once(generic, teams):
     assert sorted(r["displayName"] for r in searched["Resources"]) == ["Blue Team", "Red Team"]
 
 
+def test_member_filters_see_the_members_the_group_lists(generic, make_integration, scim_for):
+    """``members.value`` matches exactly the members a group lists: not a member the IdP
+    deleted (still in the host group), nor another integration's user in the host group."""
+    kept, gone = users(generic, 2, prefix="listed")
+    other = create_user(scim_for(make_integration()), "elsewhere@example.com")["id"]
+    create_group(generic, "Kept", members=[kept])
+    create_group(generic, "Gone", members=[gone])
+    shared = create_group(generic, "Shared")
+    ScimGroup.objects.get(scim_id=shared["id"]).group.user_set.add(User.objects.get(email="elsewhere@example.com"))
+    assert generic.delete(f"Users/{gone}").status_code == 204
+    assert host_members(shared["id"]) == [other]  # in the host group, but not one of this integration's
+    listed = {r["displayName"]: member_ids(r) for r in generic.get("Groups").json_body["Resources"]}
+    assert listed == {"Kept": [kept], "Gone": [], "Shared": []}
+    assert group_names(generic, f'members.value eq "{gone}"') == []
+    assert group_names(generic, f'members.value eq "{other}"') == []
+    assert group_names(generic, f'members[value eq "{other}"]') == []
+    assert group_names(generic, "members.value pr") == ["Kept"]
+    assert group_names(generic, "not (members.value pr)") == ["Gone", "Shared"]
+    assert group_names(generic, f'not (members.value eq "{gone}")') == ["Gone", "Kept", "Shared"]
+    assert group_names(generic, f'members.value ne "{kept}"') == ["Gone", "Shared"]
+
+
 @pytest.mark.parametrize("expression", [
     'name eq "x"', 'members.display eq "x"', 'displayName eq', 'displayName zz "x"', "members[value eq",
 ])
