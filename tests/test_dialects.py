@@ -94,6 +94,28 @@ def test_custom_dialect_is_stored_chosen_and_used(keycloak):
     assert [m["value"] for m in response.json_body["members"]] == [user_id]
 
 
+class NotADialect:
+    """A class with a dialect's look but not its base: every hook a request calls is missing."""
+
+    name = "keycloak"
+    label = "Keycloak"
+
+
+@pytest.mark.parametrize("entry", [NotADialect, "tests.test_dialects.NotADialect"])
+def test_a_registered_class_that_is_not_a_dialect_is_refused(settings, make_integration, scim_for, entry):
+    """Checks do not run under a WSGI server: the registry itself refuses what E031 reports, and
+    the integration is served by the generic dialect instead of failing on each request."""
+    settings.SCIM_PORTAL = {"DIALECTS": {"keycloak": entry}}
+    assert "keycloak" not in registry()
+    assert type(get_dialect("keycloak")) is GenericDialect
+    client = scim_for(make_integration("keycloak"))
+    user_id = create_user(client, "not.a.dialect@example.com")["id"]
+    group = create_group(client, "Not a dialect", members=[user_id])
+    remove = patch_body({"op": "Remove", "path": "members", "value": [{"value": user_id}]})
+    assert client.patch(f"Groups/{group['id']}", remove).status_code == 204
+    assert "scim_portal.E031" in run_check()
+
+
 def test_unregistered_provider_is_not_a_valid_choice(settings, make_integration):
     integration = make_integration(IdentityProvider.GENERIC)
     integration.provider = "keycloak"
