@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connections, models
-from django.db.models.functions import Cast
+from django.db import models
 from django.utils.translation import gettext as _
 
 from scim_portal.adapter import ScimAdapter, get_adapter
@@ -342,19 +341,12 @@ class GroupService(ResourceService):
             .filter(**{f"user__{app_settings.USER_GROUPS_FIELD}__in": list(group_ids)})
             .order_by("id")
         )
-        if connections[queryset.db].vendor == "postgresql":
-            # The id as text from the database: no UUID object per member of a 50,000-member group.
-            queryset = queryset.annotate(scim_id_text=Cast("scim_id", models.CharField()))
-            id_column = "scim_id_text"
-        else:
-            id_column = "scim_id"
-        rows = queryset.values_list(f"user__{app_settings.USER_GROUPS_FIELD}", id_column)
+        rows = queryset.values_list(f"user__{app_settings.USER_GROUPS_FIELD}", "scim_id")
         users = f"{self.base_url}/Users/"
         result: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for group_id, scim_id in rows:
-            value = str(scim_id)
             # RFC 7643 8.7.1: value, $ref and type; no display (the group schema defines none).
-            result[group_id].append({"value": value, "$ref": users + value, "type": "User"})
+            result[group_id].append({"value": scim_id, "$ref": users + scim_id, "type": "User"})
         return result
 
     def to_resource(self, obj: ScimGroup, query: Query) -> dict[str, Any]:
