@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from scim_portal.exceptions import ScimError
-from scim_portal.idp.base import Dialect, OAuthDefaults
+from scim_portal.idp.base import Dialect
 from scim_portal.scim.filters import MAX_FILTER_LENGTH, parse_path
 from scim_portal.scim.normalize import Target, member_ids, resolve_name
 from scim_portal.scim.patch import Operation
@@ -26,26 +26,23 @@ class EntraDialect(Dialect):
 
     name = "entra"
     label = "Microsoft Entra ID"
-    # "Group PATCH should return 204"; returning the member list is "not advisable".
-    group_patch_status = 204
+    # "Group PATCH should return 204" (returning the member list is "not advisable"): the
+    # RFC default of the base dialect.
     unique_identifier = "userName"
     # Entra always sends mail, givenName and surname for a properly mapped user; requiring
     # them turns a broken attribute mapping into a clear 400 instead of a nameless account.
     required_user_attributes = ("emails", "name.givenName", "name.familyName")
     attribute_labels = {"emails": "mail", "name.givenName": "givenName", "name.familyName": "surname"}
     auth_mode_hint = "Secret Token (bearer)"
+    # OAuth: the base defaults (machine grant, no redirect URI). Non-gallery apps take a
+    # long-lived bearer token; Entra's OAuth grants exist for gallery apps only, and Okta's
+    # callback URLs mean nothing to Entra.
 
     def prepare_resource(self, body: Any, resource_type: ResourceType) -> Any:
         return string_booleans_in_body(body, resource_type)
 
     def patch_operation(self, operation: Operation, resource_type: ResourceType) -> list[Operation]:
         return entra_operation(operation, resource_type)
-
-    def oauth_defaults(self) -> OAuthDefaults:
-        # Non-gallery apps take a long-lived bearer token; Entra's OAuth grants exist for
-        # gallery apps only, and Okta's callback URLs mean nothing to Entra: start with the
-        # machine grant and no redirect URI.
-        return OAuthDefaults(grant_type="client-credentials")
 
 
 def entra_operation(operation: Operation, resource_type: ResourceType) -> list[Operation]:
