@@ -20,6 +20,7 @@ from scim_portal.idp.okta import OktaDialect
 from scim_portal.models import IdentityProvider, Integration
 from scim_portal.models.integration import provider_choices
 from scim_portal.scim.filters import MAX_FILTER_LENGTH, parse_path
+from scim_portal.scim.normalize import normalize_resource
 from scim_portal.scim.patch import Operation
 from scim_portal.scim.schema import GROUP, USER
 from tests.protocol import create_group, create_user, patch_body
@@ -200,3 +201,23 @@ def test_removal_by_value_is_split_into_paths_the_engine_reads():
     removes = remove_by_value(Operation("remove", "emails", [{"value": e} for e in emails]), USER)
     assert len(removes) == 3 and all(len(r.path) <= MAX_FILTER_LENGTH for r in removes)
     assert [parse_path(r.path).filter is not None for r in removes] == [True] * 3
+
+
+@pytest.mark.parametrize("dialect", [EntraDialect, GenericDialect, OktaDialect])
+def test_json_encoded_app_roles_are_decoded_by_the_built_in_dialects(dialect):
+    role = '{"id":"r1","value":"Admin","displayName":"Administrator","primary":"true"}'
+    body = {"userName": "r@example.com", "Roles": [{"value": role}, role],
+            "entitlements": [{"value": "{not json"}]}
+    shaped = normalize_resource(dialect().prepare_resource(body, USER), USER).resource
+    decoded = {"value": "Admin", "display": "Administrator", "primary": True}
+    assert shaped["roles"] == [decoded, {"value": "Admin", "display": "Administrator"}]  # one primary
+    assert shaped["entitlements"] == [{"value": "{not json"}]
+    patch = dialect().prepare_patch(patch_body({"op": "Add", "path": "roles", "value": [{"value": role}]}), USER)
+    assert patch["Operations"][0]["value"] == [{"id": "r1", "value": "Admin", "display": "Administrator",
+                                                "primary": True}]
+
+
+def test_the_base_dialect_keeps_json_encoded_app_roles_as_sent():
+    role = {"value": '{"id":"r1","value":"Admin"}'}
+    body = Dialect().prepare_resource({"userName": "r@example.com", "roles": [role]}, USER)
+    assert normalize_resource(body, USER).resource["roles"] == [role]

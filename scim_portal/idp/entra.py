@@ -39,7 +39,7 @@ class EntraDialect(Dialect):
     # callback URLs mean nothing to Entra.
 
     def prepare_resource(self, body: Any, resource_type: ResourceType) -> Any:
-        return string_booleans_in_body(body, resource_type)
+        return entra_body(body, resource_type)
 
     def patch_operation(self, operation: Operation, resource_type: ResourceType) -> list[Operation]:
         return entra_operation(operation, resource_type)
@@ -48,7 +48,7 @@ class EntraDialect(Dialect):
 def entra_operation(operation: Operation, resource_type: ResourceType) -> list[Operation]:
     """Entra's PATCH shapes (the "Known issues" page lists each) rewritten into RFC 7644 3.5.2."""
     operation = lowercase_op(operation)
-    operation = string_booleans_in_operation(operation, resource_type)
+    operation = entra_values_in_operation(operation, resource_type)
     return [replace_creates_typed_value(each) for each in remove_by_value(operation, resource_type)]
 
 
@@ -107,39 +107,49 @@ def remove_by_value(operation: Operation, resource_type: ResourceType) -> list[O
     return [Operation("remove", f"{path}[{' or '.join(batch)}]") for batch in batches]
 
 
-# -- booleans as strings ------------------------------------------------------------------
+# -- booleans as strings, JSON-encoded app roles -----------------------------------------------
+
+#: Multi-valued attributes whose ``value`` Entra may send as a JSON-encoded object (app roles).
+JSON_VALUE_ATTRIBUTES = frozenset({"roles", "entitlements"})
 
 
-def string_booleans_in_operation(operation: Operation, resource_type: ResourceType) -> Operation:
-    """``{"op": "Replace", "path": "active", "value": "False"}`` (without ``aadOptscim062020``)."""
+def entra_values_in_operation(operation: Operation, resource_type: ResourceType) -> Operation:
+    """An operation's value through :func:`entra_value`: ``{"op": "Replace", "path": "active",
+    "value": "False"}`` (without ``aadOptscim062020``), app roles added as JSON text."""
     if not operation.has_value:
         return operation
     if operation.path is None:
-        return replace(operation, value=string_booleans_in_body(operation.value, resource_type))
+        return replace(operation, value=entra_body(operation.value, resource_type))
     attribute = _attribute_at(operation.path, resource_type, sub=True)
     if attribute is None:
         return operation
-    return replace(operation, value=_booleans(operation.value, attribute))
+    return replace(operation, value=entra_value(operation.value, attribute))
 
 
-def string_booleans_in_body(body: Any, resource_type: ResourceType) -> Any:
-    """``"active": "True"``, ``"primary": "true"`` (Microsoft's own test suite) as JSON booleans."""
+def entra_body(body: Any, resource_type: ResourceType) -> Any:
+    """A POST/PUT body (or no-path PATCH value) with each attribute through :func:`entra_value`."""
     if not isinstance(body, Mapping):
         return body
     result: dict[Any, Any] = {}
     for key, value in body.items():
         target = resolve_name(resource_type, key) if isinstance(key, str) else None
         if isinstance(target, Target):
-            value = _booleans(value, target.sub_attribute or target.attribute)
+            value = entra_value(value, target.sub_attribute or target.attribute)
         elif isinstance(target, str) and isinstance(value, Mapping):
-            value = {k: _booleans(v, found.sub_attribute or found.attribute)
+            value = {k: entra_value(v, found.sub_attribute or found.attribute)
                      if isinstance(k, str) and isinstance(found := resolve_name(resource_type, f"{target}:{k}"), Target)
                      else v for k, v in value.items()}
         result[key] = value
     return result
 
 
-def _booleans(value: Any, attribute: Attribute) -> Any:
+def entra_value(value: Any, attribute: Attribute) -> Any:
+    """One attribute's value in RFC shape.
+
+    * ``"active": "True"``, ``"primary": "true"`` (Microsoft's own test suite) as JSON booleans;
+    * an app role, ``{"value": "{\\"id\\":..,\\"value\\":\\"Admin\\",\\"displayName\\":..}"}``,
+      as the decoded fields (``displayName`` read as ``display``).
+    """
     if attribute.type is AttributeType.BOOLEAN:
         if isinstance(value, list):
             return [_boolean(v) for v in value]
@@ -147,9 +157,11 @@ def _booleans(value: Any, attribute: Attribute) -> Any:
     if not attribute.is_complex:
         return value
     if isinstance(value, list):
-        return [_booleans(item, attribute) for item in value]
+        return [entra_value(item, attribute) for item in value]
+    if attribute.name.lower() in JSON_VALUE_ATTRIBUTES:
+        value = _decoded(value)
     if isinstance(value, Mapping):
-        return {key: _booleans(item, sub) if isinstance(key, str) and (sub := attribute.sub_attribute(key)) else item
+        return {key: entra_value(item, sub) if isinstance(key, str) and (sub := attribute.sub_attribute(key)) else item
                 for key, item in value.items()}
     return value
 
@@ -158,6 +170,27 @@ def _boolean(value: Any) -> Any:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     return value
+
+
+def _decoded(item: Any) -> Any:
+    """An app role item (or bare value) whose ``value`` is a JSON object, as that object's fields."""
+    raw = item
+    if isinstance(item, Mapping):
+        raw = next((v for k, v in item.items() if isinstance(k, str) and k.lower() == "value"), None)
+    if not isinstance(raw, str) or not raw.lstrip().startswith("{"):
+        return item
+    try:
+        decoded = json.loads(raw)
+    except (ValueError, RecursionError):
+        return item
+    if not isinstance(decoded, dict):
+        return item
+    rest = {}
+    if isinstance(item, Mapping):
+        rest = {k: v for k, v in item.items() if not (isinstance(k, str) and k.lower() == "value")}
+    if "displayName" in decoded and "display" not in decoded:
+        decoded["display"] = decoded.pop("displayName")
+    return {**rest, **decoded}
 
 
 def _attribute_at(path: str, resource_type: ResourceType, *, sub: bool = False) -> Attribute | None:
