@@ -125,22 +125,22 @@ class ResourceService:
     #: Rows joined to the resource that a write changes: locked with it (see :meth:`get`).
     locked_relations: tuple[str, ...] = ()
 
-    def get(self, scim_id: str, *, for_update: bool = False, related: tuple[str, ...] = ()):
+    def get(self, scim_id: str, *, for_update: bool = False):
         """One resource of the integration, or 404.
 
-        ``for_update`` locks the resource row and the host rows a write changes in the
-        same ``SELECT ... FOR UPDATE``, so what the write reads is what is stored once
-        the lock is held.  A joined row that is not locked is read from the snapshot
-        taken before the lock wait: a concurrent write may have changed it meanwhile,
-        and a write based on it would be lost (a host user still active after the
-        IdP deactivated it).
+        ``for_update`` joins and locks the resource row and the host rows a write changes
+        (:attr:`locked_relations`) in the same ``SELECT ... FOR UPDATE``, so what the write
+        reads is what is stored once the lock is held.  A joined row that is not locked is
+        read from the snapshot taken before the lock wait: a concurrent write may have
+        changed it meanwhile, and a write based on it would be lost (a host user still
+        active after the IdP deactivated it, a host group keeping the name of a rename that
+        lost the race).
         """
         key = parse_scim_id(scim_id)
         queryset = self.scoped()
-        if related:
-            queryset = queryset.select_related(*related)
         if for_update:
-            queryset = queryset.select_for_update(of=("self", *self.locked_relations, *related))
+            queryset = queryset.select_related(*self.locked_relations).select_for_update(
+                of=("self", *self.locked_relations))
         obj = unique_row(queryset.filter(scim_id=key)) if key else None
         if obj is None:
             raise NotFound(_("%(type)s %(id)s not found.") % {"type": self.resource_type, "id": scim_id})
@@ -291,6 +291,7 @@ class GroupService(ResourceService):
     resource_type = "Group"
     endpoint = "Groups"
     core_schema = urns.GROUP
+    locked_relations = ("group",)  # renamed and deleted with it; reads need only its id
 
     def scoped(self) -> models.QuerySet[ScimGroup]:
         return self.adapter.scope_groups(self.base_queryset(), self.context.integration)
