@@ -7,12 +7,12 @@ method receives the integration it acts for.  Signals notify; adapters decide.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
@@ -64,12 +64,11 @@ class ScimAdapter:
         fields' own validators; a value that fails, or a required field left empty,
         is a 400 ``invalidValue`` naming it (RFC 7644 section 3.12).
         """
-        attribute_map = self.user_attribute_map(integration)
-        validate_user_values(values, attribute_map)
+        validate_user_values(values, lambda: self.user_attribute_map(integration))
         missing = [f.name for f in required_user_fields(self.filled_user_fields)
                    if values.get(f.name) in (None, "")]
         if missing:
-            raise InvalidValue(missing_fields_detail(missing, attribute_map))
+            raise InvalidValue(missing_fields_detail(missing, self.user_attribute_map(integration)))
         user = get_user_model()(**values)
         user.set_unusable_password()
         return user
@@ -79,12 +78,11 @@ class ScimAdapter:
 
         Values are validated as in :meth:`new_user`; a required field is never emptied.
         """
-        attribute_map = self.user_attribute_map(integration)
-        validate_user_values(values, attribute_map)
+        validate_user_values(values, lambda: self.user_attribute_map(integration))
         required = {f.name for f in required_user_fields()}
         emptied = [name for name in required if name in values and values[name] in (None, "")]
         if emptied:
-            raise InvalidValue(missing_fields_detail(sorted(emptied), attribute_map))
+            raise InvalidValue(missing_fields_detail(sorted(emptied), self.user_attribute_map(integration)))
         changed = []
         for name, value in values.items():
             if getattr(user, name) != value:
@@ -222,19 +220,26 @@ def validated_form(field: Any, value: Any) -> Any:
     return text
 
 
-def validate_user_values(values: dict[str, Any], attribute_map: AttributeMap) -> None:
-    """Run each host field's own validators (an ``EmailField`` wants an email); 400 naming the attribute."""
+def validate_user_values(values: dict[str, Any], attribute_map: Callable[[], AttributeMap]) -> None:
+    """Run each host field's own validators (an ``EmailField`` wants an email); 400 naming the attribute.
+
+    ``attribute_map`` is called only to word that 400.  A name that is no model field (a
+    property the host maps) has no validators to run.
+    """
     model = get_user_model()
     for name, value in values.items():
         if value in (None, ""):
             continue
         try:
             field = model._meta.get_field(name)
-            field.run_validators(validated_form(field, value))
-        except ValidationError as exc:
-            raise InvalidValue(invalid_value_detail(name, value, exc, attribute_map)) from exc
-        except Exception:  # not a concrete field (a property the host maps): nothing to run
+        except FieldDoesNotExist:
             continue
+        if not isinstance(field, models.Field):  # a reverse relation: nothing of its own to validate
+            continue
+        try:  # validators see the field's Python value, as in Field.clean()
+            field.run_validators(validated_form(field, field.to_python(value)))
+        except ValidationError as exc:
+            raise InvalidValue(invalid_value_detail(name, value, exc, attribute_map())) from exc
 
 
 def scim_path_of(field_name: str, attribute_map: AttributeMap) -> str:

@@ -101,8 +101,7 @@ def check_adapter() -> list[checks.CheckMessage]:
 
 def check_dialects() -> list[checks.CheckMessage]:
     """``DIALECTS``: provider keys ``Integration.provider`` can store, each naming a dialect class."""
-    from scim_portal.idp import MAX_KEY_LENGTH, load_dialect
-    from scim_portal.idp.base import Dialect
+    from scim_portal.idp import MAX_KEY_LENGTH, resolve
 
     raw = (getattr(settings, "SCIM_PORTAL", {}) or {}).get("DIALECTS", {})
     if not isinstance(raw, dict):
@@ -117,8 +116,7 @@ def check_dialects() -> list[checks.CheckMessage]:
                 hint=f"Use lower-case letters, digits, '-' or '_', at most {MAX_KEY_LENGTH} characters "
                      "(Integration.provider stores it).", id="scim_portal.E030"))
         try:
-            if not (isinstance(path, type) and issubclass(path, Dialect)):
-                load_dialect(str(path))
+            resolve(path)
         except (ImportError, TypeError, ValueError) as exc:
             errors.append(checks.Error(
                 f"SCIM_PORTAL['DIALECTS'][{key!r}] does not name an IdP dialect: {exc}",

@@ -373,14 +373,14 @@ class Provisioner:
     def replace_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:
         incoming = codec.group_from_body(body)
         with self.transaction():
-            scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
+            scim_group = self.groups.get(scim_id, for_update=True)
             check_version(scim_group, if_match)
             self.write_group(scim_group, incoming.resource, codec.members_of(incoming))
         return scim_group
 
     def patch_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:
         with self.transaction():
-            scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
+            scim_group = self.groups.get(scim_id, for_update=True)
             check_version(scim_group, if_match)
             current = self.current_group_document(scim_group)
             result = codec.patch_group(current, body)
@@ -389,7 +389,7 @@ class Provisioner:
 
     def delete_group(self, scim_id: str, if_match: str | None = None) -> ScimGroup:
         with self.transaction():
-            scim_group = self.groups.get(scim_id, for_update=True, related=("group",))
+            scim_group = self.groups.get(scim_id, for_update=True)
             check_version(scim_group, if_match)
             group = scim_group.group
             group_id = group.pk

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connections, models
-from django.db.models.functions import Cast
+from django.db import models
 from django.utils.translation import gettext as _
 
 from scim_portal.adapter import ScimAdapter, get_adapter
@@ -126,22 +125,22 @@ class ResourceService:
     #: Rows joined to the resource that a write changes: locked with it (see :meth:`get`).
     locked_relations: tuple[str, ...] = ()
 
-    def get(self, scim_id: str, *, for_update: bool = False, related: tuple[str, ...] = ()):
+    def get(self, scim_id: str, *, for_update: bool = False):
         """One resource of the integration, or 404.
 
-        ``for_update`` locks the resource row and the host rows a write changes in the
-        same ``SELECT ... FOR UPDATE``, so what the write reads is what is stored once
-        the lock is held.  A joined row that is not locked is read from the snapshot
-        taken before the lock wait: a concurrent write may have changed it meanwhile,
-        and a write based on it would be lost (a host user still active after the
-        IdP deactivated it).
+        ``for_update`` joins and locks the resource row and the host rows a write changes
+        (:attr:`locked_relations`) in the same ``SELECT ... FOR UPDATE``, so what the write
+        reads is what is stored once the lock is held.  A joined row that is not locked is
+        read from the snapshot taken before the lock wait: a concurrent write may have
+        changed it meanwhile, and a write based on it would be lost (a host user still
+        active after the IdP deactivated it, a host group keeping the name of a rename that
+        lost the race).
         """
         key = parse_scim_id(scim_id)
         queryset = self.scoped()
-        if related:
-            queryset = queryset.select_related(*related)
         if for_update:
-            queryset = queryset.select_for_update(of=("self", *self.locked_relations, *related))
+            queryset = queryset.select_related(*self.locked_relations).select_for_update(
+                of=("self", *self.locked_relations))
         obj = unique_row(queryset.filter(scim_id=key)) if key else None
         if obj is None:
             raise NotFound(_("%(type)s %(id)s not found.") % {"type": self.resource_type, "id": scim_id})
@@ -292,12 +291,16 @@ class GroupService(ResourceService):
     resource_type = "Group"
     endpoint = "Groups"
     core_schema = urns.GROUP
+    locked_relations = ("group",)  # renamed and deleted with it; reads need only its id
 
     def scoped(self) -> models.QuerySet[ScimGroup]:
         return self.adapter.scope_groups(self.base_queryset(), self.context.integration)
 
+    #: The members a group lists (:meth:`members_of`), as a relation ``members.value`` filters on.
+    LISTED_MEMBERS = "listed_member"
+
     def filter_map(self) -> dict[str, FilterTarget]:
-        member = f"group__{member_query_name()}__scim_identity__scim_id"
+        member = f"{self.LISTED_MEMBERS}__scim_id"
         return {
             "id": id_target(),
             "displayname": FilterTarget("display_name_key", case_exact=True, normalize=fold),
@@ -309,8 +312,16 @@ class GroupService(ResourceService):
     def apply_filter(self, queryset: models.QuerySet, condition: models.Q) -> models.QuerySet:
         """``members.value`` joins the membership table, where a group matching through several
         members would be one row per member: the matching ids are selected in a subquery, so each
-        group is counted and listed once (still one query, no ``DISTINCT`` over the document)."""
-        return queryset.filter(pk__in=queryset.filter(condition).values("pk"))
+        group is counted and listed once (still one query, no ``DISTINCT`` over the document).
+
+        The join reaches only the members the group lists: this integration's users that it
+        has not deleted, so a filter never finds a group through a member it does not show.
+        """
+        identity = f"group__{member_query_name()}__scim_identity"
+        listed = models.FilteredRelation(identity, condition=models.Q(**{
+            f"{identity}__integration": self.context.integration, f"{identity}__deleted_at": None}))
+        matching = queryset.annotate(**{self.LISTED_MEMBERS: listed}).filter(condition)
+        return queryset.filter(pk__in=matching.values("pk"))
 
     def render_many(self, rows: list, query: Query) -> list[dict[str, Any]]:
         members: dict[int, list[dict[str, Any]]] | None = None
@@ -331,19 +342,12 @@ class GroupService(ResourceService):
             .filter(**{f"user__{app_settings.USER_GROUPS_FIELD}__in": list(group_ids)})
             .order_by("id")
         )
-        if connections[queryset.db].vendor == "postgresql":
-            # The id as text from the database: no UUID object per member of a 50,000-member group.
-            queryset = queryset.annotate(scim_id_text=Cast("scim_id", models.CharField()))
-            id_column = "scim_id_text"
-        else:
-            id_column = "scim_id"
-        rows = queryset.values_list(f"user__{app_settings.USER_GROUPS_FIELD}", id_column)
+        rows = queryset.values_list(f"user__{app_settings.USER_GROUPS_FIELD}", "scim_id")
         users = f"{self.base_url}/Users/"
         result: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for group_id, scim_id in rows:
-            value = str(scim_id)
             # RFC 7643 8.7.1: value, $ref and type; no display (the group schema defines none).
-            result[group_id].append({"value": value, "$ref": users + value, "type": "User"})
+            result[group_id].append({"value": scim_id, "$ref": users + scim_id, "type": "User"})
         return result
 
     def to_resource(self, obj: ScimGroup, query: Query) -> dict[str, Any]:

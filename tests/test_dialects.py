@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,15 @@ from django.core.management.base import SystemCheckError
 from scim_portal.conf import app_settings
 from scim_portal.idp import BUILT_IN, get_dialect, registry
 from scim_portal.idp.base import Dialect, OAuthDefaults
-from scim_portal.idp.entra import EntraDialect
+from scim_portal.idp.entra import EntraDialect, remove_by_value
 from scim_portal.idp.generic import GenericDialect
 from scim_portal.idp.okta import OktaDialect
 from scim_portal.models import IdentityProvider, Integration
 from scim_portal.models.integration import provider_choices
+from scim_portal.scim.filters import MAX_FILTER_LENGTH, parse_path
+from scim_portal.scim.normalize import normalize_resource
+from scim_portal.scim.patch import Operation
+from scim_portal.scim.schema import GROUP, USER
 from tests.protocol import create_group, create_user, patch_body
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scim_portal"
@@ -88,6 +93,28 @@ def test_custom_dialect_is_stored_chosen_and_used(keycloak):
         {"op": "add", "path": "members", "value": [{"value": user_id}]}))
     assert response.status_code == 200  # the dialect's choice
     assert [m["value"] for m in response.json_body["members"]] == [user_id]
+
+
+class NotADialect:
+    """A class with a dialect's look but not its base: every hook a request calls is missing."""
+
+    name = "keycloak"
+    label = "Keycloak"
+
+
+@pytest.mark.parametrize("entry", [NotADialect, "tests.test_dialects.NotADialect"])
+def test_a_registered_class_that_is_not_a_dialect_is_refused(settings, make_integration, scim_for, entry):
+    """Checks do not run under a WSGI server: the registry itself refuses what E031 reports, and
+    the integration is served by the generic dialect instead of failing on each request."""
+    settings.SCIM_PORTAL = {"DIALECTS": {"keycloak": entry}}
+    assert "keycloak" not in registry()
+    assert type(get_dialect("keycloak")) is GenericDialect
+    client = scim_for(make_integration("keycloak"))
+    user_id = create_user(client, "not.a.dialect@example.com")["id"]
+    group = create_group(client, "Not a dialect", members=[user_id])
+    remove = patch_body({"op": "Remove", "path": "members", "value": [{"value": user_id}]})
+    assert client.patch(f"Groups/{group['id']}", remove).status_code == 204
+    assert "scim_portal.E031" in run_check()
 
 
 def test_unregistered_provider_is_not_a_valid_choice(settings, make_integration):
@@ -162,3 +189,35 @@ def test_manage_py_check_fails_for_bad_dialects(settings, dialects, check_id):
 def test_manage_py_check_passes_for_a_good_dialect(settings):
     settings.SCIM_PORTAL = {"DIALECTS": {"keycloak": "tests.test_dialects.KeycloakDialect"}}
     assert "scim_portal.E03" not in run_check()
+
+
+def test_removal_by_value_is_split_into_paths_the_engine_reads():
+    """50 values per filtered remove, fewer when long values would outgrow a path."""
+    ids = [str(uuid.uuid4()) for _ in range(120)]
+    removes = remove_by_value(Operation("remove", "members", [{"value": i} for i in ids]), GROUP)
+    assert [r.path.count(" or ") + 1 for r in removes] == [50, 50, 20]
+    assert [v for r in removes for v in re.findall(r'"([^"]+)"', r.path)] == ids
+    emails = [f"{'x' * 1000}{i}@example.com" for i in range(9)]
+    removes = remove_by_value(Operation("remove", "emails", [{"value": e} for e in emails]), USER)
+    assert len(removes) == 3 and all(len(r.path) <= MAX_FILTER_LENGTH for r in removes)
+    assert [parse_path(r.path).filter is not None for r in removes] == [True] * 3
+
+
+@pytest.mark.parametrize("dialect", [EntraDialect, GenericDialect, OktaDialect])
+def test_json_encoded_app_roles_are_decoded_by_the_built_in_dialects(dialect):
+    role = '{"id":"r1","value":"Admin","displayName":"Administrator","primary":"true"}'
+    body = {"userName": "r@example.com", "Roles": [{"value": role}, role],
+            "entitlements": [{"value": "{not json"}]}
+    shaped = normalize_resource(dialect().prepare_resource(body, USER), USER).resource
+    decoded = {"value": "Admin", "display": "Administrator", "primary": True}
+    assert shaped["roles"] == [decoded, {"value": "Admin", "display": "Administrator"}]  # one primary
+    assert shaped["entitlements"] == [{"value": "{not json"}]
+    patch = dialect().prepare_patch(patch_body({"op": "Add", "path": "roles", "value": [{"value": role}]}), USER)
+    assert patch["Operations"][0]["value"] == [{"id": "r1", "value": "Admin", "display": "Administrator",
+                                                "primary": True}]
+
+
+def test_the_base_dialect_keeps_json_encoded_app_roles_as_sent():
+    role = {"value": '{"id":"r1","value":"Admin"}'}
+    body = Dialect().prepare_resource({"userName": "r@example.com", "roles": [role]}, USER)
+    assert normalize_resource(body, USER).resource["roles"] == [role]

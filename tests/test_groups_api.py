@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from scim_portal.models import IdentityProvider, ScimGroup
+from tests.factories import bulk_users, group_with_members
 from tests.protocol import (
     GROUP,
     LIST,
@@ -155,6 +156,21 @@ def test_remove_members_with_a_value_list_removes_only_those(entra):
     assert response.status_code == 204
     assert response.content == b""
     assert host_members(group["id"]) == sorted([ids[1], ids[3]])
+
+
+@pytest.mark.parametrize("provider", [IdentityProvider.ENTRA, IdentityProvider.GENERIC, IdentityProvider.OKTA])
+def test_removing_hundreds_of_members_by_value_in_one_operation(provider, make_integration, scim_for):
+    """Entra's "Remove members" lists every id in one operation: 200 UUIDs do not fit in one
+    filter path (4096 characters), so each batch of them is its own filtered remove."""
+    integration = make_integration(provider)
+    client = scim_for(integration)
+    identities = bulk_users(integration, 230, prefix=f"bulk-{provider}-")
+    group = group_with_members(integration, f"Large {provider}", identities)
+    removed, kept = identities[:200], identities[200:]
+    response = client.patch(f"Groups/{group.scim_id}", patch_body(
+        {"op": "Remove", "path": "members", "value": [{"value": str(m.scim_id)} for m in removed]}))
+    assert response.status_code == 204, response.json_body
+    assert host_members(group.scim_id) == sorted(str(m.scim_id) for m in kept)
 
 
 def test_remove_members_without_a_value_empties_the_group(generic):
@@ -371,6 +387,28 @@ def test_group_matching_through_several_members_is_listed_once(generic, teams):
                                                "excludedAttributes": ["members"]}).json_body
     assert searched["totalResults"] == 2
     assert sorted(r["displayName"] for r in searched["Resources"]) == ["Blue Team", "Red Team"]
+
+
+def test_member_filters_see_the_members_the_group_lists(generic, make_integration, scim_for):
+    """``members.value`` matches exactly the members a group lists: not a member the IdP
+    deleted (still in the host group), nor another integration's user in the host group."""
+    kept, gone = users(generic, 2, prefix="listed")
+    other = create_user(scim_for(make_integration()), "elsewhere@example.com")["id"]
+    create_group(generic, "Kept", members=[kept])
+    create_group(generic, "Gone", members=[gone])
+    shared = create_group(generic, "Shared")
+    ScimGroup.objects.get(scim_id=shared["id"]).group.user_set.add(User.objects.get(email="elsewhere@example.com"))
+    assert generic.delete(f"Users/{gone}").status_code == 204
+    assert host_members(shared["id"]) == [other]  # in the host group, but not one of this integration's
+    listed = {r["displayName"]: member_ids(r) for r in generic.get("Groups").json_body["Resources"]}
+    assert listed == {"Kept": [kept], "Gone": [], "Shared": []}
+    assert group_names(generic, f'members.value eq "{gone}"') == []
+    assert group_names(generic, f'members.value eq "{other}"') == []
+    assert group_names(generic, f'members[value eq "{other}"]') == []
+    assert group_names(generic, "members.value pr") == ["Kept"]
+    assert group_names(generic, "not (members.value pr)") == ["Gone", "Shared"]
+    assert group_names(generic, f'not (members.value eq "{gone}")') == ["Gone", "Kept", "Shared"]
+    assert group_names(generic, f'members.value ne "{kept}"') == ["Gone", "Shared"]
 
 
 @pytest.mark.parametrize("expression", [

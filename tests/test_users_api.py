@@ -816,3 +816,36 @@ def test_post_search(scim, people):
     assert_error(scim.post("Users/.search", {"schemas": [SEARCH], "filter": "nosuch pr"}), 400, "invalidFilter")
     assert_error(scim.post("Users/.search", {"schemas": [SEARCH], "count": "many"}), 400)
     assert_error(scim.post("Users/.search", ["not", "an", "object"]), 400, "invalidSyntax")
+
+
+# --- host field validation ----------------------------------------------------------------------
+
+
+def test_the_attribute_map_is_built_only_to_word_an_error(scim, monkeypatch):
+    """A valid create or update builds the user attribute map once (for the request), not once
+    more in the adapter, which needs it only to name an attribute in a 400."""
+    from scim_portal.adapter import ScimAdapter
+
+    built: list[int] = []
+    original = ScimAdapter.user_attribute_map
+    monkeypatch.setattr(ScimAdapter, "user_attribute_map", lambda self, i: built.append(1) or original(self, i))
+    created = create_user(scim, "mapped.once@example.com")
+    assert len(built) == 1
+    built.clear()
+    change = patch_body({"op": "replace", "path": "name.givenName", "value": "Once"})
+    assert scim.patch(f"Users/{created['id']}", change).status_code == 200
+    assert len(built) == 1
+
+
+def test_a_host_validator_that_crashes_is_not_skipped(scim, monkeypatch):
+    """Only a mapped name that is no model field skips validation; a validator that fails
+    otherwise is the host's error to see, not a value stored unchecked."""
+    def crashing(value):
+        raise RuntimeError("validator bug")
+
+    field = User._meta.get_field("first_name")  # name.givenName in every test host
+    monkeypatch.setattr(field, "validators", [crashing])
+    before = db_state()
+    response = scim.post("Users", user_body("unchecked@example.com"))
+    assert response.status_code == 500
+    assert db_state() == before

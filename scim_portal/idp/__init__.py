@@ -7,7 +7,9 @@ and ``base.py`` is plain RFC 7644.  A host adds its own through ``SCIM_PORTAL["D
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
+from typing import Any
 
 from django.utils.module_loading import import_string
 
@@ -28,25 +30,54 @@ DIALECTS = BUILT_IN  # the name earlier releases exported
 #: Longest provider key ``Integration.provider`` stores.
 MAX_KEY_LENGTH = 20
 
+logger = logging.getLogger("scim_portal")
+
 
 @lru_cache(maxsize=64)
 def load_dialect(path: str) -> type[Dialect]:
     """The class a dotted path names; ``ImportError`` or ``TypeError`` when it is not a dialect."""
-    found = import_string(path)
+    return dialect_class(import_string(path), path)
+
+
+def dialect_class(found: Any, path: object = None) -> type[Dialect]:
+    """``found`` if it is a usable dialect (a subclass of :class:`Dialect`), else ``TypeError``.
+
+    The one rule for check ``scim_portal.E031`` and for :func:`custom_dialects`.
+    """
     if not (isinstance(found, type) and issubclass(found, Dialect)):
-        raise TypeError(f"{path} is not a subclass of scim_portal.idp.base.Dialect.")
+        name = path if path is not None else getattr(found, "__qualname__", repr(found))
+        raise TypeError(f"{name} is not a subclass of scim_portal.idp.base.Dialect.")
     return found
 
 
+def resolve(value: object) -> type[Dialect]:
+    """A ``SCIM_PORTAL["DIALECTS"]`` value (a class or its dotted path) as a dialect class.
+
+    ``ImportError``, ``TypeError`` or ``ValueError`` when it does not name a usable dialect.
+    """
+    return dialect_class(value) if isinstance(value, type) else load_dialect(str(value))
+
+
 def custom_dialects() -> dict[str, type[Dialect]]:
-    """``SCIM_PORTAL["DIALECTS"]``, loaded; entries that do not load are left out (check E030)."""
+    """``SCIM_PORTAL["DIALECTS"]``, loaded; an entry that is not a usable dialect is left out.
+
+    Check ``scim_portal.E031`` reports it; at runtime (where checks do not run) it is logged
+    once per process, and the integrations naming its key get the generic dialect: never an
+    error on each of their requests.
+    """
     result: dict[str, type[Dialect]] = {}
-    for key, path in app_settings.DIALECTS.items():
+    for key, value in app_settings.DIALECTS.items():
         try:
-            result[str(key)] = path if isinstance(path, type) else load_dialect(str(path))
-        except (ImportError, TypeError, ValueError):
-            continue
+            result[str(key)] = resolve(value)
+        except (ImportError, TypeError, ValueError) as exc:
+            _report_unusable(str(key), repr(value), str(exc))
     return result
+
+
+@lru_cache(maxsize=64)
+def _report_unusable(key: str, value: str, reason: str) -> None:
+    logger.error("SCIM_PORTAL['DIALECTS'][%r] = %s is not an IdP dialect (%s); its integrations use "
+                 "the generic dialect (check scim_portal.E031).", key, value, reason)
 
 
 def registry() -> dict[str, type[Dialect]]:
@@ -59,4 +90,7 @@ def get_dialect(provider: str) -> Dialect:
     return registry().get(provider, GenericDialect)()
 
 
-__all__ = ["BUILT_IN", "DIALECTS", "Dialect", "OAuthDefaults", "custom_dialects", "get_dialect", "registry"]
+__all__ = [
+    "BUILT_IN", "DIALECTS", "Dialect", "OAuthDefaults", "custom_dialects", "dialect_class", "get_dialect",
+    "registry", "resolve",
+]

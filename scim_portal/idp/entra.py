@@ -14,9 +14,9 @@ from dataclasses import replace
 from typing import Any
 
 from scim_portal.exceptions import ScimError
-from scim_portal.idp.base import Dialect, OAuthDefaults
-from scim_portal.scim.filters import parse_path
-from scim_portal.scim.normalize import Target, resolve_name
+from scim_portal.idp.base import Dialect
+from scim_portal.scim.filters import MAX_FILTER_LENGTH, parse_path
+from scim_portal.scim.normalize import Target, member_ids, resolve_name
 from scim_portal.scim.patch import Operation
 from scim_portal.scim.schema import Attribute, AttributeType, ResourceType
 
@@ -26,34 +26,30 @@ class EntraDialect(Dialect):
 
     name = "entra"
     label = "Microsoft Entra ID"
-    # "Group PATCH should return 204"; returning the member list is "not advisable".
-    group_patch_status = 204
+    # "Group PATCH should return 204" (returning the member list is "not advisable"): the
+    # RFC default of the base dialect.
     unique_identifier = "userName"
     # Entra always sends mail, givenName and surname for a properly mapped user; requiring
     # them turns a broken attribute mapping into a clear 400 instead of a nameless account.
     required_user_attributes = ("emails", "name.givenName", "name.familyName")
     attribute_labels = {"emails": "mail", "name.givenName": "givenName", "name.familyName": "surname"}
     auth_mode_hint = "Secret Token (bearer)"
+    # OAuth: the base defaults (machine grant, no redirect URI). Non-gallery apps take a
+    # long-lived bearer token; Entra's OAuth grants exist for gallery apps only, and Okta's
+    # callback URLs mean nothing to Entra.
 
     def prepare_resource(self, body: Any, resource_type: ResourceType) -> Any:
-        return string_booleans_in_body(body, resource_type)
+        return entra_body(body, resource_type)
 
     def patch_operation(self, operation: Operation, resource_type: ResourceType) -> list[Operation]:
         return entra_operation(operation, resource_type)
-
-    def oauth_defaults(self) -> OAuthDefaults:
-        # Non-gallery apps take a long-lived bearer token; Entra's OAuth grants exist for
-        # gallery apps only, and Okta's callback URLs mean nothing to Entra: start with the
-        # machine grant and no redirect URI.
-        return OAuthDefaults(grant_type="client-credentials")
 
 
 def entra_operation(operation: Operation, resource_type: ResourceType) -> list[Operation]:
     """Entra's PATCH shapes (the "Known issues" page lists each) rewritten into RFC 7644 3.5.2."""
     operation = lowercase_op(operation)
-    operation = string_booleans_in_operation(operation, resource_type)
-    operation = remove_by_value(operation, resource_type)
-    return [replace_creates_typed_value(operation)]
+    operation = entra_values_in_operation(operation, resource_type)
+    return [replace_creates_typed_value(each) for each in remove_by_value(operation, resource_type)]
 
 
 def lowercase_op(operation: Operation) -> Operation:
@@ -74,70 +70,86 @@ def replace_creates_typed_value(operation: Operation) -> Operation:
     return operation
 
 
-def remove_by_value(operation: Operation, resource_type: ResourceType) -> Operation:
+#: Values per filtered remove: Entra lists every member it removes in one operation, and
+#: a path holds at most ``MAX_FILTER_LENGTH`` characters (50 UUIDs take about 2,500).
+REMOVE_BATCH = 50
+
+
+def remove_by_value(operation: Operation, resource_type: ResourceType) -> list[Operation]:
     """``Remove`` path ``members`` with ``value: [{"value": id}, ...]`` removes only those values.
 
     Read per RFC 7644 3.5.2.2 it would remove them all (servers that did so emptied
-    groups); Entra means ``members[value eq "a" or value eq "b"]``.
+    groups); Entra means ``members[value eq "a" or value eq "b"]``, one such remove per
+    batch of values so that no path outgrows ``MAX_FILTER_LENGTH``.
     """
     if operation.op != "remove" or not operation.path or "[" in operation.path:
-        return operation
+        return [operation]
     if operation.value in (None, [], {}):
-        return replace(operation, value=None, has_value=False)
+        return [replace(operation, value=None, has_value=False)]
     attribute = _attribute_at(operation.path, resource_type)
-    ids = _values_of(operation.value)
-    if attribute is None or not attribute.multi_valued or ids is None:
-        return operation
-    condition = " or ".join(f"value eq {json.dumps(value)}" for value in ids)
-    return Operation("remove", f"{operation.path.strip()}[{condition}]")
+    if attribute is None or not attribute.multi_valued:
+        return [operation]
+    path = operation.path.strip()
+    ids = member_ids(operation.value, path)
+    if not ids:
+        return [operation]  # only nulls: the engine refuses a remove with a value
+    batches: list[list[str]] = [[]]
+    length = len(path) + 2  # the path and its brackets
+    for value in ids:
+        condition = f"value eq {json.dumps(value)}"
+        batch = batches[-1]
+        if batch and (len(batch) == REMOVE_BATCH or length + 4 + len(condition) > MAX_FILTER_LENGTH):
+            batch = []
+            batches.append(batch)
+            length = len(path) + 2
+        length += len(condition) + (4 if batch else 0)  # " or " between conditions
+        batch.append(condition)
+    return [Operation("remove", f"{path}[{' or '.join(batch)}]") for batch in batches]
 
 
-def _values_of(value: Any) -> list[str] | None:
-    """The ``value`` of each item (``{"value": ..}`` in any case, or a bare id); ``None`` if one has none."""
-    items = value if isinstance(value, list) else [value]
-    found: list[str] = []
-    for item in items:
-        if isinstance(item, Mapping):
-            item = next((v for k, v in item.items() if isinstance(k, str) and k.lower() == "value"), None)
-        if isinstance(item, bool) or not isinstance(item, str | int):
-            return None
-        found.append(str(item))
-    return found
+# -- booleans as strings, JSON-encoded app roles -----------------------------------------------
+
+#: Multi-valued attributes whose ``value`` Entra may send as a JSON-encoded object (app roles).
+JSON_VALUE_ATTRIBUTES = frozenset({"roles", "entitlements"})
 
 
-# -- booleans as strings ------------------------------------------------------------------
-
-
-def string_booleans_in_operation(operation: Operation, resource_type: ResourceType) -> Operation:
-    """``{"op": "Replace", "path": "active", "value": "False"}`` (without ``aadOptscim062020``)."""
+def entra_values_in_operation(operation: Operation, resource_type: ResourceType) -> Operation:
+    """An operation's value through :func:`entra_value`: ``{"op": "Replace", "path": "active",
+    "value": "False"}`` (without ``aadOptscim062020``), app roles added as JSON text."""
     if not operation.has_value:
         return operation
     if operation.path is None:
-        return replace(operation, value=string_booleans_in_body(operation.value, resource_type))
+        return replace(operation, value=entra_body(operation.value, resource_type))
     attribute = _attribute_at(operation.path, resource_type, sub=True)
     if attribute is None:
         return operation
-    return replace(operation, value=_booleans(operation.value, attribute))
+    return replace(operation, value=entra_value(operation.value, attribute))
 
 
-def string_booleans_in_body(body: Any, resource_type: ResourceType) -> Any:
-    """``"active": "True"``, ``"primary": "true"`` (Microsoft's own test suite) as JSON booleans."""
+def entra_body(body: Any, resource_type: ResourceType) -> Any:
+    """A POST/PUT body (or no-path PATCH value) with each attribute through :func:`entra_value`."""
     if not isinstance(body, Mapping):
         return body
     result: dict[Any, Any] = {}
     for key, value in body.items():
         target = resolve_name(resource_type, key) if isinstance(key, str) else None
         if isinstance(target, Target):
-            value = _booleans(value, target.sub_attribute or target.attribute)
+            value = entra_value(value, target.sub_attribute or target.attribute)
         elif isinstance(target, str) and isinstance(value, Mapping):
-            value = {k: _booleans(v, found.sub_attribute or found.attribute)
+            value = {k: entra_value(v, found.sub_attribute or found.attribute)
                      if isinstance(k, str) and isinstance(found := resolve_name(resource_type, f"{target}:{k}"), Target)
                      else v for k, v in value.items()}
         result[key] = value
     return result
 
 
-def _booleans(value: Any, attribute: Attribute) -> Any:
+def entra_value(value: Any, attribute: Attribute) -> Any:
+    """One attribute's value in RFC shape.
+
+    * ``"active": "True"``, ``"primary": "true"`` (Microsoft's own test suite) as JSON booleans;
+    * an app role, ``{"value": "{\\"id\\":..,\\"value\\":\\"Admin\\",\\"displayName\\":..}"}``,
+      as the decoded fields (``displayName`` read as ``display``).
+    """
     if attribute.type is AttributeType.BOOLEAN:
         if isinstance(value, list):
             return [_boolean(v) for v in value]
@@ -145,9 +157,11 @@ def _booleans(value: Any, attribute: Attribute) -> Any:
     if not attribute.is_complex:
         return value
     if isinstance(value, list):
-        return [_booleans(item, attribute) for item in value]
+        return [entra_value(item, attribute) for item in value]
+    if attribute.name.lower() in JSON_VALUE_ATTRIBUTES:
+        value = _decoded(value)
     if isinstance(value, Mapping):
-        return {key: _booleans(item, sub) if isinstance(key, str) and (sub := attribute.sub_attribute(key)) else item
+        return {key: entra_value(item, sub) if isinstance(key, str) and (sub := attribute.sub_attribute(key)) else item
                 for key, item in value.items()}
     return value
 
@@ -156,6 +170,27 @@ def _boolean(value: Any) -> Any:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     return value
+
+
+def _decoded(item: Any) -> Any:
+    """An app role item (or bare value) whose ``value`` is a JSON object, as that object's fields."""
+    raw = item
+    if isinstance(item, Mapping):
+        raw = next((v for k, v in item.items() if isinstance(k, str) and k.lower() == "value"), None)
+    if not isinstance(raw, str) or not raw.lstrip().startswith("{"):
+        return item
+    try:
+        decoded = json.loads(raw)
+    except (ValueError, RecursionError):
+        return item
+    if not isinstance(decoded, dict):
+        return item
+    rest = {}
+    if isinstance(item, Mapping):
+        rest = {k: v for k, v in item.items() if not (isinstance(k, str) and k.lower() == "value")}
+    if "displayName" in decoded and "display" not in decoded:
+        decoded["display"] = decoded.pop("displayName")
+    return {**rest, **decoded}
 
 
 def _attribute_at(path: str, resource_type: ResourceType, *, sub: bool = False) -> Attribute | None:

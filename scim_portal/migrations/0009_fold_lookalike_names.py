@@ -12,7 +12,9 @@ keeps its former key, stays reachable by its SCIM id, and is logged as a warning
 (``scim_portal`` logger) for the portal administrator to resolve.
 
 The fold is copied here, frozen, so this migration means the same thing later.
-Rows are read in batches and only the rows whose key changes are written.
+Only the rows whose key changes are written.  A unique key is decided over all rows of
+its table at once (a younger row may hold the key an older one folds to), so those rows
+are read whole; the emails, which need no such decision, are streamed in batches.
 """
 
 from __future__ import annotations
@@ -32,13 +34,12 @@ def fold(value: str | None) -> str:
     return unicodedata.normalize("NFKC", text.casefold()).strip()
 
 
-def new_keys(rows, scope) -> dict[int, str]:
+def new_keys(rows: list, scope) -> dict[int, str]:
     """``{pk: key}`` of the rows whose key changes; ``rows`` are ``(pk, scope, name, key)`` by pk.
 
     A key already held (by an older row, or by a row whose key does not change) is not
     taken again: the younger row keeps the key it had.
     """
-    rows = list(rows)
     wanted = {pk: fold(name) for pk, _scope, name, _key in rows}
     unchanged = {(scope_value, key) for pk, scope_value, _name, key in rows if wanted[pk] == key}
     taken = set(unchanged)
@@ -81,16 +82,15 @@ def refold(apps, schema_editor) -> None:
     users = ScimUser.objects.order_by("pk")
     # userName is unique across integrations (one account per person in the portal).
     rewrite(ScimUser, "user_name_key",
-            new_keys(((pk, None, name, key) for pk, name, key in
-                      users.values_list("pk", "user_name", "user_name_key").iterator(chunk_size=BATCH)),
-                     "SCIM user"))
+            new_keys([(pk, None, name, key) for pk, name, key in
+                      users.values_list("pk", "user_name", "user_name_key")], "SCIM user"))
     emails = users.exclude(email_key="").values_list("pk", "email_key").iterator(chunk_size=BATCH)
     changed = {pk: fold(key) for pk, key in emails if fold(key) != key}
     for pk, key in changed.items():  # not unique: nothing can collide
         ScimUser.objects.filter(pk=pk).update(email_key=key)
     groups = ScimGroup.objects.order_by("pk").values_list("pk", "integration_id", "display_name",
                                                           "display_name_key")
-    rewrite(ScimGroup, "display_name_key", new_keys(groups.iterator(chunk_size=BATCH), "SCIM group"))
+    rewrite(ScimGroup, "display_name_key", new_keys(list(groups), "SCIM group"))
 
 
 class Migration(migrations.Migration):

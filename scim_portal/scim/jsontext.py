@@ -7,13 +7,13 @@ Two kinds of valid JSON break a server that trusts its parser:
 * deep nesting (``[[[[...]]]]``): the parser and every recursive walk of the
   value raise ``RecursionError``.
 
-:func:`load` parses bytes and reports both as :class:`UnsafeJSON`, so the API
-can refuse the request and the log can keep the body without crashing.
+:func:`check` reports both in a parsed body as :class:`UnsafeJSON` (the API's parsers,
+``scim_portal.api.negotiation``, refuse the request; a parser's own ``RecursionError`` is
+theirs to answer), and :func:`escaped` lets the log keep the body without crashing.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -82,15 +82,6 @@ def check(value: Any, raw: bytes) -> Any:
                 f"'{where[:100]}' holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not valid "
                 "Unicode; send the text as valid UTF-8.", where)
     return value
-
-
-def load(raw: bytes) -> Any:
-    """Parse ``raw`` (UTF-8 JSON); ``ValueError`` if it is not JSON, :class:`UnsafeJSON` if unsafe."""
-    try:
-        value = json.loads(raw)
-    except RecursionError:
-        raise UnsafeJSON(f"The JSON is nested more than {MAX_DEPTH} levels deep.") from None
-    return check(value, raw)
 
 
 def escaped(value: Any) -> Any:

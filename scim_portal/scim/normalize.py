@@ -3,9 +3,9 @@
 Parsing follows RFC 7643 and is lenient where the RFC leaves room: attribute
 names in any case (section 2.1), single values for multi-valued attributes, a
 bare value for a complex attribute with a ``value`` sub-attribute (the
-Enterprise ``manager`` as a string), JSON-encoded role values, nulls meaning
-"no value" and unknown attributes ignored.  What only one IdP sends (booleans
-as strings, capitalised PATCH ops) is rewritten by its dialect in
+Enterprise ``manager`` as a string), nulls meaning "no value" and unknown
+attributes ignored.  What only one IdP sends (booleans as strings, capitalised
+PATCH ops, JSON-encoded app roles) is rewritten by its dialect in
 ``scim_portal.idp`` before it gets here.  Anything that cannot be made sense of raises a
 :class:`~scim_portal.exceptions.ScimError` (400), never another exception.
 
@@ -17,7 +17,6 @@ recomputed, no read-only attributes, no ``password`` and, for groups, no
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -34,9 +33,6 @@ from scim_portal.scim.schema import (
     match_urn,
     split_urn_prefix,
 )
-
-JSON_VALUE_ATTRIBUTES = frozenset({"roles", "entitlements"})
-"""Multi-valued attributes whose ``value`` may be a JSON-encoded object (Entra app roles)."""
 
 PASSWORD = "password"
 MEMBERS = "members"
@@ -194,23 +190,6 @@ def coerce_scalar(attribute: Attribute, value: Any, label: str) -> Any:
 # --- complex and multi-valued -----------------------------------------------------------------
 
 
-def _decode_json_value(item: dict[str, Any]) -> dict[str, Any]:
-    """Entra app roles: ``{"value": "{\\"id\\":..,\\"value\\":\\"Admin\\",..}"}`` → the decoded fields."""
-    raw = next((v for k, v in item.items() if isinstance(k, str) and k.lower() == "value"), None)
-    if not isinstance(raw, str) or not raw.lstrip().startswith("{"):
-        return item
-    try:
-        decoded = json.loads(raw)
-    except (ValueError, RecursionError):
-        return item
-    if not isinstance(decoded, dict):
-        return item
-    rest = {k: v for k, v in item.items() if not (isinstance(k, str) and k.lower() == "value")}
-    if "displayName" in decoded and "display" not in decoded:
-        decoded["display"] = decoded.pop("displayName")
-    return {**rest, **decoded}
-
-
 def coerce_complex(attribute: Attribute, value: Any, label: str, ignored: list[str]) -> dict[str, Any] | None:
     """One complex value: sub-attributes renamed to the schema's spelling and typed.
 
@@ -225,8 +204,6 @@ def coerce_complex(attribute: Attribute, value: Any, label: str, ignored: list[s
             raise _bad(label, "an object")
         value = {"value": value}
     item = dict(value)
-    if attribute.name.lower() in JSON_VALUE_ATTRIBUTES:
-        item = _decode_json_value(item)
     result: dict[str, Any] = {}
     for key, sub_value in item.items():
         sub = attribute.sub_attribute(key) if isinstance(key, str) else None

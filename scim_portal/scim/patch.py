@@ -363,7 +363,10 @@ class _Patcher:
     # --- members ------------------------------------------------------------------------------
 
     def apply_members(self, op: str, where: _Where, value: Any, has_value: bool) -> None:
-        """Group members as a delta (RFC 7644 3.5.2; Entra's ``Remove`` + value removes only those)."""
+        """Group members as a delta (RFC 7644 3.5.2): ``add``/``replace`` with a value list, ``remove``
+        through a ``members[value eq "id" or ...]`` filter or, without a value, of every member.
+        A ``remove`` with a value list is refused (:func:`_no_value_to_remove`) rather than
+        read as "remove them all"; the built-in dialects rewrite Entra's into filters."""
         if where.sub is not None:
             raise Mutability("Member sub-attributes cannot be modified; add or remove the member.")
         if where.filter is not None:

@@ -134,11 +134,11 @@ def test_flattened_urn_and_dotted_keys() -> None:
     assert result.resource["name"] == {"familyName": "F"}
 
 
-def test_json_encoded_role_value_decoded() -> None:
+def test_json_encoded_role_value_is_kept_as_sent() -> None:
+    """Decoding Entra's JSON-encoded app roles is its dialect's business (scim_portal.idp.entra)."""
     role = {"value": '{"id":"r1","value":"Admin","displayName":"Admin"}'}
-    result = normalize_resource(user(roles=[role], entitlements=[{"value": "{not json"}]), s.USER)
-    assert result.resource["roles"] == [{"value": "Admin", "display": "Admin"}]
-    assert result.resource["entitlements"] == [{"value": "{not json"}]
+    result = normalize_resource(user(roles=[role]), s.USER)
+    assert result.resource["roles"] == [role]
 
 
 def test_only_first_primary_kept() -> None:

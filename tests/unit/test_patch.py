@@ -383,9 +383,13 @@ def test_no_path_keys_are_paths() -> None:
 
 
 def test_roles_json_string_value() -> None:
+    """Entra's JSON-encoded app roles are decoded by its dialect; the RFC engine keeps them as sent."""
     value = [{"value": '{"id":"r1","value":"Admin","displayName":"Admin"}'}]
-    result = user_patch({"op": "add", "path": "roles", "value": value})
+    result = entra_user_patch({"op": "add", "path": "roles", "value": value})
     assert result.resource["roles"] == [{"value": "Admin", "display": "Admin"}]
+    assert user_patch({"op": "add", "path": "roles", "value": value}).resource["roles"] == value
+    no_path = entra_user_patch({"op": "add", "value": {"roles": value}})
+    assert no_path.resource["roles"] == [{"value": "Admin", "display": "Admin"}]
 
 
 # --- members ----------------------------------------------------------------------------------
