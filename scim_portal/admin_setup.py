@@ -15,6 +15,7 @@ from urllib.parse import quote
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -94,7 +95,9 @@ class IntegrationSetupMixin(admin.ModelAdmin):
     """Adds the guide, the health, the self-check and status columns to ``IntegrationAdmin``."""
 
     def get_urls(self) -> list:
-        view = self.admin_site.admin_view(self.self_check_view)
+        # Outside a host's ATOMIC_REQUESTS transaction: the probe token must be committed before
+        # the probe reaches the API, which reads it on another connection.
+        view = transaction.non_atomic_requests(self.admin_site.admin_view(self.self_check_view))
         return [path("<int:pk>/self-check/", view, name="scim_portal_integration_self_check"), *super().get_urls()]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -130,6 +130,24 @@ def test_self_check_over_http_from_the_admin(live_server, make_integration, sett
 
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
+def test_self_check_works_in_a_host_with_atomic_requests(live_server, make_integration, settings, monkeypatch):
+    """The probe token must be committed before the probe reaches the API on another connection
+    (PostgreSQL; the live server shares the in-memory SQLite connection)."""
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "ATOMIC_REQUESTS", True)
+    integration = make_integration()
+    settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "BASE_URL": f"{live_server.url}/scim/v2/"}
+    browser = Client()
+    browser.force_login(get_user_model().objects.create_superuser(email="root@example.com", password="pw"))
+    response = browser.post(reverse("admin:scim_portal_integration_self_check", args=[integration.pk]))
+    page = browser.get(response["Location"]).content.decode()
+    assert "Accepts a bearer token: 200 with the ServiceProviderConfig" in page, page
+    assert not ScimToken.objects.exists()
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
 def test_self_check_sees_a_disabled_integration_refuse_the_token(live_server, make_integration):
     integration = make_integration(enabled=False)
     checks = {c.name: c for c in selfcheck.run(integration, f"{live_server.url}/scim/v2/")}
