@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
+from django.template.response import SimpleTemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -31,7 +32,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from scim_portal.adapter import get_adapter
 from scim_portal.admin_credentials import CredentialsAdminMixin
-from scim_portal.admin_setup import IntegrationSetupMixin
+from scim_portal.admin_setup import IntegrationSetupMixin, rendering_page_for
 from scim_portal.forms import attribute_list_field, required_choices, writable_choices
 from scim_portal.models import (
     GroupRule,
@@ -137,9 +138,17 @@ class IntegrationAdmin(IntegrationSetupMixin, CredentialsAdminMixin, SimpleHisto
             fieldsets.insert(2, (_("Health"), {"fields": ["health"]}))
         return fieldsets
 
-    def get_form(self, request, obj=None, **kwargs):
-        self._request = request
-        return super().get_form(request, obj, **kwargs)
+    def changeform_view(self, request, *args, **kwargs):
+        """The page's sections read the request: render them here, not after the view has returned."""
+        with rendering_page_for(request):
+            response = super().changeform_view(request, *args, **kwargs)
+            if isinstance(response, SimpleTemplateResponse):
+                response.render()
+            return response
+
+    def history_form_view(self, request, *args, **kwargs):
+        with rendering_page_for(request):
+            return super().history_form_view(request, *args, **kwargs)
 
 
 @admin.register(ScimToken)

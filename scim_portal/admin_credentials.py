@@ -41,7 +41,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from scim_portal.admin_setup import when
+from scim_portal.admin_setup import page_request, when
 from scim_portal.conf import app_settings
 from scim_portal.forms import IssueTokenForm
 from scim_portal.models import Integration, OAuthClient, ScimToken, Scope
@@ -191,7 +191,7 @@ class CredentialsAdminMixin(admin.ModelAdmin):
 
     @admin.display(description=_("Credentials"))
     def credentials(self, obj: Integration) -> SafeString:
-        request = self._request  # type: ignore[attr-defined]
+        request = page_request()
         parts = [self.endpoints_html(request, obj)]
         if request.user.has_perm("scim_portal.view_scimtoken"):
             parts.append(self.tokens_html(request, obj))

@@ -9,6 +9,9 @@ the health is :mod:`scim_portal.health`; the self-check button runs
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +41,27 @@ from scim_portal.models.audit import Outcome
 from scim_portal.policies import required_attributes
 
 SELFCHECK_KEY = "scim_portal_selfcheck:%s"
+
+#: The request whose integration page is being rendered.  The admin object is shared by every
+#: request of the process (threads of a worker), so it must not keep the request itself.
+_page_request: ContextVar[HttpRequest | None] = ContextVar("scim_portal_integration_page", default=None)
+
+
+@contextmanager
+def rendering_page_for(request: HttpRequest) -> Iterator[None]:
+    """Within this block the page's sections (guide, health, credentials) are rendered for ``request``."""
+    token = _page_request.set(request)
+    try:
+        yield
+    finally:
+        _page_request.reset(token)
+
+
+def page_request() -> HttpRequest:
+    request = _page_request.get()
+    if request is None:
+        raise RuntimeError("the integration page's sections are rendered only by its views")
+    return request
 
 
 def scim_base_url(request: HttpRequest) -> str:
@@ -158,14 +182,14 @@ class IntegrationSetupMixin(admin.ModelAdmin):
 
     @admin.display(description=_("Set up the IdP"))
     def setup(self, obj: Integration) -> SafeString:
-        request = self._request  # type: ignore[attr-defined]
+        request = page_request()
         guide = guide_for(obj.provider, guide_context(request, obj))
         return render_to_string("scim_portal/admin/guide.html", {
             "guide": guide, "docs_link": docs_link(guide.doc_page), "integration": obj})
 
     @admin.display(description=_("Health"))
     def health(self, obj: Integration) -> SafeString:
-        request = self._request  # type: ignore[attr-defined]
+        request = page_request()
         report = health(obj)
         user_changelist = reverse("admin:scim_portal_scimuser_changelist") + f"?integration__id__exact={obj.pk}"
         group_changelist = reverse("admin:scim_portal_scimgroup_changelist") + f"?integration__id__exact={obj.pk}"

@@ -241,3 +241,26 @@ def test_token_and_client_changelists(admin_browser, integration):
     OAuthClient.register(integration, name="c", grant_type="client-credentials")
     assert admin_browser.get(reverse("admin:scim_portal_scimtoken_changelist")).status_code == 200
     assert admin_browser.get(reverse("admin:scim_portal_oauthclient_changelist")).status_code == 200
+
+
+def test_a_page_shows_its_own_viewer_s_credentials_while_another_page_renders(admin_browser, integration,
+                                                                              monkeypatch):
+    """The admin object is shared by every request a worker serves: another admin's page, rendered while
+    this one is (a second thread), must not change what this page shows."""
+    from scim_portal import admin_setup
+
+    issued = ScimToken.issue(integration, description="Okta prod")
+    other = staff_with("view_integration")
+    real_guide_for = admin_setup.guide_for
+    interleaved: list[int] = []
+
+    def guide_for_then_another_page(*args, **kwargs):
+        if not interleaved:  # the first section of this page; then the other admin's page, start to end
+            interleaved.append(0)
+            interleaved[0] = other.get(url("change", integration.pk)).status_code
+        return real_guide_for(*args, **kwargs)
+
+    monkeypatch.setattr(admin_setup, "guide_for", guide_for_then_another_page)
+    page = admin_browser.get(url("change", integration.pk)).content.decode()
+    assert interleaved == [200]
+    assert issued.token.prefix in page and "Permanent tokens" in page and "Run a self-check" in page
