@@ -41,7 +41,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from scim_portal.admin_setup import page_request, when
+from scim_portal.admin_setup import page_request, scim_base_url, when
 from scim_portal.conf import app_settings
 from scim_portal.forms import IssueTokenForm
 from scim_portal.models import Integration, OAuthClient, ScimToken, Scope
@@ -273,7 +273,7 @@ class CredentialsAdminMixin(admin.ModelAdmin):
             "title": title % {"integration": integration},
             "integration": integration,
             "opts": self.model._meta,
-            "base_url": request.build_absolute_uri(reverse("scim_portal:root")),
+            "base_url": scim_base_url(request),
             **context,
         }
         response = TemplateResponse(request, TEMPLATE, context)

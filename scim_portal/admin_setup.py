@@ -33,6 +33,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from scim_portal import selfcheck
+from scim_portal.api.views import base_url as api_base_url
 from scim_portal.conf import app_settings
 from scim_portal.guide import GuideContext, guide_for
 from scim_portal.health import EXPIRY_WARNING, FAILURE_WINDOW, health
@@ -65,11 +66,9 @@ def page_request() -> HttpRequest:
 
 
 def scim_base_url(request: HttpRequest) -> str:
-    """The base URL to give the IdP: ``BASE_URL`` when set, else derived from this request."""
-    configured = app_settings.BASE_URL
-    if configured:
-        return configured.rstrip("/") + "/"
-    return request.build_absolute_uri(reverse("scim_portal:root"))
+    """The base URL to give the IdP, with a trailing slash: the API's own (``BASE_URL`` when set,
+    else derived from this request)."""
+    return api_base_url(request) + "/"
 
 
 def when(value: dt.datetime | None) -> SafeString:

@@ -89,6 +89,14 @@ def test_issue_token_shows_it_once(admin_browser, integration):
     assert raw not in everything_stored()  # not in the session table either, nor in a message
 
 
+def test_the_token_page_gives_the_configured_base_url(admin_browser, integration, settings):
+    settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "BASE_URL": "https://portal.example.com/scim/v2"}
+    posted = admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read", "write"]})
+    page = admin_browser.get(posted["Location"]).content.decode()
+    assert '<code id="scim-base-url" class="scim-value">https://portal.example.com/scim/v2/</code>' in page
+    assert "testserver" not in page
+
+
 def test_a_reload_neither_shows_the_token_again_nor_mints_another(admin_browser, integration):
     posted = admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read", "write"]})
     first = admin_browser.get(posted["Location"])
