@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connections
@@ -241,7 +242,12 @@ class ChoicesFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        return queryset.filter(**{self.field: value}) if value else queryset
+        if not value:
+            return queryset
+        if value not in {str(option) for option, _label in self.options}:
+            # Django's answer to a bad filter: back to the list with ?e=1, never a 500.
+            raise IncorrectLookupParameters(f"{self.parameter_name}: {value!r} is not one of the choices")
+        return queryset.filter(**{self.field: value})
 
 
 class MethodFilter(ChoicesFilter):

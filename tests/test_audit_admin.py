@@ -272,6 +272,13 @@ def test_log_filters(browser, story):
         assert response.context["cl"].result_count == expected, params
 
 
+@pytest.mark.parametrize("params", [{"status": "abc"}, {"status": "999"}, {"method": "BREW"},
+                                    {"resource_type": "Printer"}, {"scim_type": "x" * 300}])
+def test_log_filters_refuse_values_they_do_not_offer(browser, params):
+    response = browser.get(LOG, params)
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
 def test_log_search_matches_the_start_of_names_emails_and_ids(browser, story, scim_for):
     entra = scim_for(story["entra"])
     carol = okta_user("carol@corp.example", emails=[{"primary": True, "value": "Carol.W@Corp.example", "type": "work"}])
