@@ -109,9 +109,13 @@ class TokenForm(IssueTokenForm):
             raise ValidationError(_("No user with this username.")) from None
 
 
+#: The longest rotation grace the form takes: 30 days (a bigger number would overflow a date).
+MAX_GRACE_MINUTES = 30 * 24 * 60
+
+
 class RotateForm(forms.Form):
     grace_minutes = forms.IntegerField(
-        label=_("Keep the old token working for (minutes)"), min_value=0,
+        label=_("Keep the old token working for (minutes)"), min_value=0, max_value=MAX_GRACE_MINUTES,
         help_text=_("Time to paste the new token into the IdP. 0 revokes the old token at once."))
 
 

@@ -150,6 +150,15 @@ def test_rotate_from_the_admin(admin_browser, integration):
     assert f"The old token {old.token.prefix}… stopped working at once." in response.content.decode()
 
 
+@pytest.mark.parametrize("grace", ["43201", "99999999999999"])
+def test_a_grace_beyond_30_days_is_a_form_error(admin_browser, integration, grace):
+    old = ScimToken.issue(integration)
+    response = admin_browser.post(url("rotate_token", integration.pk, old.token.pk), {"grace_minutes": grace})
+    assert response.status_code == 200 and "less than or equal to 43200" in response.content.decode()
+    old.token.refresh_from_db()
+    assert old.token.status == "active" and ScimToken.objects.count() == 1
+
+
 def test_rotation_says_until_when_the_old_token_works(admin_browser, integration):
     old = ScimToken.issue(integration)
     response = admin_browser.post(url("rotate_token", integration.pk, old.token.pk), {"grace_minutes": "90"},
