@@ -64,6 +64,32 @@ def test_health_counts_managed_users_and_groups(scim, integration):
 
 
 @pytest.mark.django_db
+def test_the_idp_test_call_shows_after_a_quiet_minute(scim, integration, admin_browser):
+    """Reads are logged as the credential's first in TOKEN_LAST_USED_PRECISION seconds (LOG_READS sampled):
+    the test call shows after a quiet minute; a second one within the minute leaves no trace."""
+    credential = ScimToken.objects.filter(integration=integration)
+    change_page = reverse("admin:scim_portal_integration_change", args=[integration.pk])
+    credential.update(last_used_at=None)
+    assert scim.get("Users?startIndex=1&count=1").status_code == 200
+    first = health(integration).test_call
+    assert first is not None and first.path.endswith("/Users?startIndex=1&count=1") and first.status == 200
+    page = admin_browser.get(change_page).content.decode()
+    assert "A user lookup arrived" in page and "/Users?startIndex=1&amp;count=1" in page
+
+    credential.update(last_used_at=timezone.now())
+    assert scim.get('Users?filter=userName eq "someone@example.com"').status_code == 200
+    assert health(integration).test_call == first
+    assert "someone@example.com" not in admin_browser.get(change_page).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_empty_test_call_says_when_a_call_shows(admin_browser, integration):
+    page = admin_browser.get(reverse("admin:scim_portal_integration_change", args=[integration.pk])).content.decode()
+    assert "No user lookup from the IdP yet" in page and "after a quiet minute" in page
+    assert "LOG_READS" in page
+
+
+@pytest.mark.django_db
 def test_the_page_shows_health_with_human_times_and_links(admin_browser, integration):
     log(integration, 3, status=400, method="POST", scim_type="invalidValue", detail="Missing required attribute")
     page = admin_browser.get(reverse("admin:scim_portal_integration_change", args=[integration.pk])).content.decode()
