@@ -36,8 +36,8 @@ from scim_portal import selfcheck
 from scim_portal.api.views import base_url as api_base_url
 from scim_portal.conf import app_settings
 from scim_portal.guide import GuideContext, guide_for
-from scim_portal.health import EXPIRY_WARNING, FAILURE_WINDOW, health
-from scim_portal.models import Integration, OAuthClient, ProvisioningLog, ScimToken
+from scim_portal.health import EXPIRY_WARNING, FAILURE_WINDOW, health, idp_requests
+from scim_portal.models import Integration, OAuthClient, ScimToken
 from scim_portal.models.audit import Outcome
 from scim_portal.policies import required_attributes
 
@@ -127,7 +127,7 @@ class IntegrationSetupMixin(admin.ModelAdmin):
         """Each row's last request and error, failures in 24 hours and expiring tokens, in the list's
         one query (subqueries on the log's indexes, with LIMIT 1)."""
         now = timezone.now()
-        logs = ProvisioningLog.objects.filter(integration=OuterRef("pk")).order_by("-created", "-id")
+        logs = idp_requests(integration=OuterRef("pk")).order_by("-created", "-id")
         errors = logs.filter(outcome=Outcome.FAILURE)
         failures = (errors.filter(created__gte=now - FAILURE_WINDOW).order_by().values("integration")
                     .annotate(n=Count("id")).values("n"))

@@ -12,11 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from scim_portal.models import Integration, ProvisioningLog, ScimGroup, ScimToken, ScimUser
 from scim_portal.models.audit import Outcome
+from scim_portal.selfcheck import PROBE_CREDENTIAL
 
 #: Credentials expiring within this window are flagged.
 EXPIRY_WARNING = dt.timedelta(days=14)
@@ -42,15 +43,18 @@ class Health:
     test_call: ProvisioningLog | None
 
 
+def idp_requests(**filters: Any) -> QuerySet[ProvisioningLog]:
+    """Log rows of requests the IdP sent: the self-check's probe requests are left out."""
+    return ProvisioningLog.objects.filter(**filters).exclude(credential=PROBE_CREDENTIAL)
+
+
 def latest(integration: Integration, **filters: Any) -> ProvisioningLog | None:
     """The newest log row of the integration matching ``filters`` (one indexed LIMIT 1 query)."""
-    return (ProvisioningLog.objects.filter(integration=integration, **filters)
-            .only(*LOG_FIELDS).order_by("-created", "-id").first())
+    return idp_requests(integration=integration, **filters).only(*LOG_FIELDS).order_by("-created", "-id").first()
 
 
 def failures_since(integration: Integration, since: dt.datetime) -> int:
-    return ProvisioningLog.objects.filter(integration=integration, outcome=Outcome.FAILURE,
-                                          created__gte=since).count()
+    return idp_requests(integration=integration, outcome=Outcome.FAILURE, created__gte=since).count()
 
 
 def is_test_call(entry: ProvisioningLog) -> bool:
@@ -62,8 +66,7 @@ def is_test_call(entry: ProvisioningLog) -> bool:
 
 def last_test_call(integration: Integration) -> ProvisioningLog | None:
     """The newest user list or lookup among the latest requests (one bounded query)."""
-    recent = (ProvisioningLog.objects.filter(integration=integration).only(*LOG_FIELDS)
-              .order_by("-created", "-id")[:TEST_CALL_WINDOW])
+    recent = idp_requests(integration=integration).only(*LOG_FIELDS).order_by("-created", "-id")[:TEST_CALL_WINDOW]
     return next((entry for entry in recent if is_test_call(entry)), None)
 
 
@@ -98,4 +101,4 @@ def health(integration: Integration, now: dt.datetime | None = None) -> Health:
     )
 
 
-__all__ = ["Health", "health", "is_test_call", "latest"]
+__all__ = ["Health", "health", "idp_requests", "is_test_call", "latest"]

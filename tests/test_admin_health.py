@@ -19,9 +19,10 @@ from scim_portal.models.audit import Outcome
 
 
 def log(integration, minutes_ago: float, status: int = 200, method: str = "GET", path: str = "/scim/v2/Users/1",
-        scim_type: str = "", detail: str = "") -> ProvisioningLog:
+        scim_type: str = "", detail: str = "", credential: str = "scim_abcdefgh") -> ProvisioningLog:
     return ProvisioningLog.objects.create(
         integration=integration, created=timezone.now() - dt.timedelta(minutes=minutes_ago), method=method,
+        credential=credential,
         path=path, status=status, outcome=Outcome.SUCCESS if status < 400 else Outcome.FAILURE,
         scim_type=scim_type, detail=detail, duration_ms=1, request_id=f"r{minutes_ago}")
 
@@ -51,6 +52,17 @@ def test_health_reads_the_latest_rows_in_a_fixed_number_of_queries(integration, 
     assert report.failures_24h == 2 and report.test_call == test_call
     assert [t.description for t in report.expiring] == ["soon"]
     assert (report.managed_users, report.managed_groups) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_health_leaves_the_self_check_probe_out(integration):
+    idp = log(integration, 30, path="/scim/v2/Users?startIndex=1&count=1")
+    for status in (200, 403):
+        log(integration, 1, status=status, path="/scim/v2/ServiceProviderConfig",
+            credential=selfcheck.PROBE_CREDENTIAL)
+    report = health(integration)
+    assert report.last_request == report.last_success == report.test_call == idp
+    assert (report.last_error, report.failures_24h) == (None, 0)
 
 
 @pytest.mark.django_db
@@ -151,7 +163,15 @@ def test_self_check_over_http_from_the_admin(live_server, make_integration, sett
     probe = ScimToken.history.model.objects.filter(description="self-check probe")
     assert {record.history_type for record in probe} == {"+", "-"}
     assert {record.created_by_id for record in probe} == {get_user_model().objects.get(email="root@example.com").pk}
-    assert ProvisioningLog.objects.filter(integration=integration, status=200).count() == 1
+    probe_row = ProvisioningLog.objects.get(integration=integration, status=200)
+    assert probe_row.credential == selfcheck.PROBE_CREDENTIAL  # the log names the probe
+    # The IdP has never called: the probe's own request is not its "last request".
+    report = health(integration)
+    assert (report.last_request, report.last_success, report.last_error, report.failures_24h) == (None, None,
+                                                                                                  None, 0)
+    assert "No request from the IdP yet." in page
+    listing = browser.get(reverse("admin:scim_portal_integration_changelist")).content.decode()
+    assert "none yet" in listing and "just now" not in listing
 
 
 @pytest.mark.live
