@@ -276,13 +276,17 @@ class ScimTypeFilter(ChoicesFilter):
 
 
 def user_change_link(user_id: Any, user: Any = None) -> str:
-    """A link to a host user's admin change page (text only when the account is gone)."""
+    """A link to a host user's admin change page (text only when the account is gone, or when the
+    host's users have no admin page)."""
     if user_id is None:
         return "-"
     if user is None:
         return format_html("{} <small>({})</small>", user_id, _("deleted"))
     opts = user._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[user_id])
+    try:
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[user_id])
+    except NoReverseMatch:  # a host whose users have no admin page
+        return format_html("{}", user)
     return format_html('<a href="{}">{}</a>', url, user)
 
 
