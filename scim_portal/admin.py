@@ -680,7 +680,9 @@ class MembershipChangeAdmin(ReadOnlyAdmin):
     list_filter = ["change", "integration", "created"]
     list_select_related = ["integration", "actor", "user"]
     search_fields = ["group_name", "=request_id"]
-    sortable_by = ["time"]
+    sortable_by = ["time"]  # the (-created, -id) index serves the unfiltered list
+    show_full_result_count = False  # no COUNT(*) over the whole table on every page
+    paginator = EstimatedCountPaginator
 
     @admin.display(description=_("time"), ordering="created")
     def time(self, obj: MembershipChange) -> str:

@@ -365,6 +365,23 @@ def test_log_list_never_scans_the_whole_table_for_its_filters(browser, story):
     assert len(log_queries) <= 2  # the page and its (filtered) count
 
 
+def test_membership_list_counts_only_what_it_shows(browser, integration):
+    """No COUNT(*) of the whole table besides the filtered count (like the log's list)."""
+    from scim_portal.models import MembershipChange
+
+    now = timezone.now()
+    MembershipChange.objects.bulk_create(MembershipChange(created=now, integration=integration, user_id=n,
+                                                          group_name="Sales", change=change)
+                                         for n, change in enumerate(["joined", "left", "joined"]))
+    memberships = reverse("admin:scim_portal_membershipchange_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        response = browser.get(memberships, {"change__exact": "joined"})
+    assert response.context["cl"].result_count == 2
+    counted = [q["sql"] for q in queries.captured_queries
+               if "scim_portal_membershipchange" in q["sql"] and "COUNT(" in q["sql"].upper()]
+    assert len(counted) == 1 and "WHERE" in counted[0], counted
+
+
 def test_log_csv(browser, story):
     ProvisioningLog.objects.filter(request_id=story["failed"]["X-Request-ID"]).update(
         detail="=HYPERLINK(\"http://evil.example\")")
