@@ -200,6 +200,14 @@ def test_change_history_filters(browser, story):
     assert alice.pk
 
 
+def test_change_history_list_never_scans_the_whole_history_for_its_filters(browser, story):
+    table = get_user_model().history.model._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        page(browser.get(USER_HISTORY))
+    history_queries = [q["sql"] for q in queries.captured_queries if table in q["sql"]]
+    assert history_queries and not [sql for sql in history_queries if "DISTINCT" in sql.upper()]
+
+
 def test_change_history_links_to_the_object_and_the_request(browser, story):
     alice = story["alice"]
     html = page(browser.get(USER_HISTORY, {"q": story["okta"].service_account.email}))
