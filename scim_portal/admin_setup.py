@@ -19,7 +19,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -36,8 +36,8 @@ from scim_portal import selfcheck
 from scim_portal.api.views import base_url as api_base_url
 from scim_portal.conf import app_settings
 from scim_portal.guide import GuideContext, guide_for
-from scim_portal.health import EXPIRY_WARNING, FAILURE_WINDOW, health, idp_requests
-from scim_portal.models import Integration, OAuthClient, ScimToken
+from scim_portal.health import expiring_tokens, health, idp_requests, recent_failures
+from scim_portal.models import Integration, OAuthClient
 from scim_portal.models.audit import Outcome
 from scim_portal.policies import required_attributes
 
@@ -89,16 +89,25 @@ def log_link(integration: Integration, label: Any, **filters: Any) -> SafeString
                        label)
 
 
+def oauth_scopes() -> str:
+    """The OAuth scopes an IdP asks for to provision: read and write, by their configured names."""
+    return f"{app_settings.OAUTH_READ_SCOPE} {app_settings.OAUTH_WRITE_SCOPE}"
+
+
+def oauth_endpoint(request: HttpRequest, name: str) -> str:
+    """The absolute URL of an OAuth endpoint: ``oauth-authorize`` or ``oauth-token``."""
+    return request.build_absolute_uri(reverse(f"scim_portal:{name}"))
+
+
 def guide_context(request: HttpRequest, integration: Integration) -> GuideContext:
     client = (OAuthClient.objects.filter(integration=integration, revoked_at__isnull=True)
               .select_related("application").order_by("-created").first())
-    scopes = f"{app_settings.OAUTH_READ_SCOPE} {app_settings.OAUTH_WRITE_SCOPE}"
-    authorize = request.build_absolute_uri(reverse("scim_portal:oauth-authorize"))
+    scopes = oauth_scopes()
     return GuideContext(
         base_url=scim_base_url(request),
         unique_identifier=integration.unique_identifier,
-        authorize_url=f"{authorize}?scope={quote(scopes)}",
-        token_url=request.build_absolute_uri(reverse("scim_portal:oauth-token")),
+        authorize_url=f"{oauth_endpoint(request, 'oauth-authorize')}?scope={quote(scopes)}",
+        token_url=oauth_endpoint(request, "oauth-token"),
         scopes=scopes,
         client_id=client.client_id if client else "",
         required_attributes=tuple(required_attributes(integration)),
@@ -129,11 +138,9 @@ class IntegrationSetupMixin(admin.ModelAdmin):
         now = timezone.now()
         logs = idp_requests(integration=OuterRef("pk")).order_by("-created", "-id")
         errors = logs.filter(outcome=Outcome.FAILURE)
-        failures = (errors.filter(created__gte=now - FAILURE_WINDOW).order_by().values("integration")
+        failures = (recent_failures(now, integration=OuterRef("pk")).order_by().values("integration")
                     .annotate(n=Count("id")).values("n"))
-        expiring = (ScimToken.objects.filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=now),
-                                             integration=OuterRef("pk"), expires_at__gt=now,
-                                             expires_at__lte=now + EXPIRY_WARNING)
+        expiring = (expiring_tokens(now, integration=OuterRef("pk"))
                     .order_by().values("integration").annotate(n=Count("id")).values("n"))
         return super().get_queryset(request).annotate(
             last_request_at=Subquery(logs.values("created")[:1]),

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from scim_portal.models import Integration, ProvisioningLog, ScimGroup, ScimToken, ScimUser
@@ -53,8 +53,14 @@ def latest(integration: Integration, **filters: Any) -> ProvisioningLog | None:
     return idp_requests(integration=integration, **filters).only(*LOG_FIELDS).order_by("-created", "-id").first()
 
 
-def failures_since(integration: Integration, since: dt.datetime) -> int:
-    return idp_requests(integration=integration, outcome=Outcome.FAILURE, created__gte=since).count()
+def recent_failures(now: dt.datetime, **filters: Any) -> QuerySet[ProvisioningLog]:
+    """The IdP's failed requests in the ``FAILURE_WINDOW`` before ``now``."""
+    return idp_requests(outcome=Outcome.FAILURE, created__gte=now - FAILURE_WINDOW, **filters)
+
+
+def expiring_tokens(now: dt.datetime, **filters: Any) -> QuerySet[ScimToken]:
+    """Live tokens whose expiry falls within ``EXPIRY_WARNING`` of ``now``."""
+    return ScimToken.objects.filter(**filters).expiring(EXPIRY_WARNING, now)
 
 
 def is_test_call(entry: ProvisioningLog) -> bool:
@@ -72,10 +78,7 @@ def last_test_call(integration: Integration) -> ProvisioningLog | None:
 
 def expiring_credentials(integration: Integration, now: dt.datetime) -> list[Any]:
     """Live tokens whose expiry falls within ``EXPIRY_WARNING``, soonest first."""
-    soon = now + EXPIRY_WARNING
-    live = Q(revoked_at__isnull=True) | Q(revoked_at__gt=now)
-    return list(ScimToken.objects.filter(live, integration=integration, expires_at__gt=now,
-                                         expires_at__lte=soon).order_by("expires_at"))
+    return list(expiring_tokens(now, integration=integration).order_by("expires_at"))
 
 
 def managed_users(integration: Integration) -> int:
@@ -93,7 +96,7 @@ def health(integration: Integration, now: dt.datetime | None = None) -> Health:
         last_request=latest(integration),
         last_success=latest(integration, outcome=Outcome.SUCCESS),
         last_error=latest(integration, outcome=Outcome.FAILURE),
-        failures_24h=failures_since(integration, now - FAILURE_WINDOW),
+        failures_24h=recent_failures(now, integration=integration).count(),
         managed_users=managed_users(integration),
         managed_groups=managed_groups(integration),
         expiring=expiring_credentials(integration, now),

@@ -66,6 +66,29 @@ def test_health_leaves_the_self_check_probe_out(integration):
 
 
 @pytest.mark.django_db
+def test_expiring_tokens_are_live_ones_expiring_within_the_window(integration):
+    start = timezone.now()
+    within = dt.timedelta(days=14)
+
+    def token(description: str, days: float | None, revoked: bool = False) -> None:
+        issued = ScimToken._create(integration, description=description, scopes="read", service_account=None,
+                                   expires_at=start + dt.timedelta(days=days) if days is not None else None)
+        if revoked:
+            issued.token.revoke()
+
+    token("soon", 3)
+    token("edge", 14)
+    token("later", 15)
+    token("expired", -1)
+    token("never", None)
+    token("revoked", 3, revoked=True)
+    now = timezone.now()
+    found = ScimToken.objects.filter(integration=integration).expiring(within, now)
+    assert sorted(found.values_list("description", flat=True)) == ["edge", "soon"]
+    assert [t.description for t in health(integration, now).expiring] == ["soon", "edge"]
+
+
+@pytest.mark.django_db
 def test_health_counts_managed_users_and_groups(scim, integration):
     scim.post("Users", {"userName": "alice@example.com", "name": {"givenName": "A", "familyName": "B"},
                         "emails": [{"value": "alice@example.com", "primary": True}]})
