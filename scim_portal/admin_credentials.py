@@ -41,7 +41,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from scim_portal.admin_setup import when
+from scim_portal.admin_setup import oauth_endpoint, oauth_scopes, page_request, scim_base_url, when
 from scim_portal.conf import app_settings
 from scim_portal.forms import IssueTokenForm
 from scim_portal.models import Integration, OAuthClient, ScimToken, Scope
@@ -109,9 +109,13 @@ class TokenForm(IssueTokenForm):
             raise ValidationError(_("No user with this username.")) from None
 
 
+#: The longest rotation grace the form takes: 30 days (a bigger number would overflow a date).
+MAX_GRACE_MINUTES = 30 * 24 * 60
+
+
 class RotateForm(forms.Form):
     grace_minutes = forms.IntegerField(
-        label=_("Keep the old token working for (minutes)"), min_value=0,
+        label=_("Keep the old token working for (minutes)"), min_value=0, max_value=MAX_GRACE_MINUTES,
         help_text=_("Time to paste the new token into the IdP. 0 revokes the old token at once."))
 
 
@@ -162,10 +166,6 @@ def rotation_wording(replaced: ScimToken | None) -> str:
         "prefix": replaced.prefix, "time": end.strftime("%Y-%m-%d %H:%M"), "minutes": minutes}
 
 
-def endpoint(request: HttpRequest, name: str) -> str:
-    return request.build_absolute_uri(reverse(f"scim_portal:{name}"))
-
-
 def oauth_scope_string(client: OAuthClient) -> str:
     return " ".join(client.oauth_scope_names)
 
@@ -191,7 +191,7 @@ class CredentialsAdminMixin(admin.ModelAdmin):
 
     @admin.display(description=_("Credentials"))
     def credentials(self, obj: Integration) -> SafeString:
-        request = self._request  # type: ignore[attr-defined]
+        request = page_request()
         parts = [self.endpoints_html(request, obj)]
         if request.user.has_perm("scim_portal.view_scimtoken"):
             parts.append(self.tokens_html(request, obj))
@@ -202,9 +202,9 @@ class CredentialsAdminMixin(admin.ModelAdmin):
     def endpoints_html(self, request: HttpRequest, obj: Integration) -> SafeString:
         return format_html(
             "<p>{}: <code>{}</code><br>{}: <code>{}</code><br>{}: <code>{}</code></p>",
-            _("OAuth authorization endpoint"), endpoint(request, "oauth-authorize"),
-            _("OAuth token endpoint"), endpoint(request, "oauth-token"),
-            _("OAuth scopes"), f"{app_settings.OAUTH_READ_SCOPE} {app_settings.OAUTH_WRITE_SCOPE}")
+            _("OAuth authorization endpoint"), oauth_endpoint(request, "oauth-authorize"),
+            _("OAuth token endpoint"), oauth_endpoint(request, "oauth-token"),
+            _("OAuth scopes"), oauth_scopes())
 
     def tokens_html(self, request: HttpRequest, obj: Integration) -> SafeString:
         tokens = obj.tokens.select_related("service_account").order_by("-created")[:50]
@@ -273,7 +273,7 @@ class CredentialsAdminMixin(admin.ModelAdmin):
             "title": title % {"integration": integration},
             "integration": integration,
             "opts": self.model._meta,
-            "base_url": request.build_absolute_uri(reverse("scim_portal:root")),
+            "base_url": scim_base_url(request),
             **context,
         }
         response = TemplateResponse(request, TEMPLATE, context)
@@ -395,7 +395,8 @@ class CredentialsAdminMixin(admin.ModelAdmin):
 
     def oauth_context(self, request: HttpRequest, client: OAuthClient, secret: str) -> dict[str, Any]:
         return {"secret": secret, "client": client, "scopes": oauth_scope_string(client),
-                "authorize_url": endpoint(request, "oauth-authorize"), "token_url": endpoint(request, "oauth-token"),
+                "authorize_url": oauth_endpoint(request, "oauth-authorize"),
+                "token_url": oauth_endpoint(request, "oauth-token"),
                 "redirect_uris": client.application.redirect_uris.split()}
 
     def back(self, integration: Integration) -> HttpResponse:

@@ -9,13 +9,17 @@ the health is :mod:`scim_portal.health`; the self-check button runs
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -29,22 +33,42 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from scim_portal import selfcheck
+from scim_portal.api.views import base_url as api_base_url
 from scim_portal.conf import app_settings
 from scim_portal.guide import GuideContext, guide_for
-from scim_portal.health import EXPIRY_WARNING, FAILURE_WINDOW, health
-from scim_portal.models import Integration, OAuthClient, ProvisioningLog, ScimToken
+from scim_portal.health import expiring_tokens, health, idp_requests, recent_failures
+from scim_portal.models import Integration, OAuthClient
 from scim_portal.models.audit import Outcome
 from scim_portal.policies import required_attributes
 
 SELFCHECK_KEY = "scim_portal_selfcheck:%s"
 
+#: The request whose integration page is being rendered.  The admin object is shared by every
+#: request of the process (threads of a worker), so it must not keep the request itself.
+_page_request: ContextVar[HttpRequest | None] = ContextVar("scim_portal_integration_page", default=None)
+
+
+@contextmanager
+def rendering_page_for(request: HttpRequest) -> Iterator[None]:
+    """Within this block the page's sections (guide, health, credentials) are rendered for ``request``."""
+    token = _page_request.set(request)
+    try:
+        yield
+    finally:
+        _page_request.reset(token)
+
+
+def page_request() -> HttpRequest:
+    request = _page_request.get()
+    if request is None:
+        raise RuntimeError("the integration page's sections are rendered only by its views")
+    return request
+
 
 def scim_base_url(request: HttpRequest) -> str:
-    """The base URL to give the IdP: ``BASE_URL`` when set, else derived from this request."""
-    configured = app_settings.BASE_URL
-    if configured:
-        return configured.rstrip("/") + "/"
-    return request.build_absolute_uri(reverse("scim_portal:root"))
+    """The base URL to give the IdP, with a trailing slash: the API's own (``BASE_URL`` when set,
+    else derived from this request)."""
+    return api_base_url(request) + "/"
 
 
 def when(value: dt.datetime | None) -> SafeString:
@@ -65,16 +89,25 @@ def log_link(integration: Integration, label: Any, **filters: Any) -> SafeString
                        label)
 
 
+def oauth_scopes() -> str:
+    """The OAuth scopes an IdP asks for to provision: read and write, by their configured names."""
+    return f"{app_settings.OAUTH_READ_SCOPE} {app_settings.OAUTH_WRITE_SCOPE}"
+
+
+def oauth_endpoint(request: HttpRequest, name: str) -> str:
+    """The absolute URL of an OAuth endpoint: ``oauth-authorize`` or ``oauth-token``."""
+    return request.build_absolute_uri(reverse(f"scim_portal:{name}"))
+
+
 def guide_context(request: HttpRequest, integration: Integration) -> GuideContext:
     client = (OAuthClient.objects.filter(integration=integration, revoked_at__isnull=True)
               .select_related("application").order_by("-created").first())
-    scopes = f"{app_settings.OAUTH_READ_SCOPE} {app_settings.OAUTH_WRITE_SCOPE}"
-    authorize = request.build_absolute_uri(reverse("scim_portal:oauth-authorize"))
+    scopes = oauth_scopes()
     return GuideContext(
         base_url=scim_base_url(request),
         unique_identifier=integration.unique_identifier,
-        authorize_url=f"{authorize}?scope={quote(scopes)}",
-        token_url=request.build_absolute_uri(reverse("scim_portal:oauth-token")),
+        authorize_url=f"{oauth_endpoint(request, 'oauth-authorize')}?scope={quote(scopes)}",
+        token_url=oauth_endpoint(request, "oauth-token"),
         scopes=scopes,
         client_id=client.client_id if client else "",
         required_attributes=tuple(required_attributes(integration)),
@@ -94,20 +127,20 @@ class IntegrationSetupMixin(admin.ModelAdmin):
     """Adds the guide, the health, the self-check and status columns to ``IntegrationAdmin``."""
 
     def get_urls(self) -> list:
-        view = self.admin_site.admin_view(self.self_check_view)
+        # Outside a host's ATOMIC_REQUESTS transaction: the probe token must be committed before
+        # the probe reaches the API, which reads it on another connection.
+        view = transaction.non_atomic_requests(self.admin_site.admin_view(self.self_check_view))
         return [path("<int:pk>/self-check/", view, name="scim_portal_integration_self_check"), *super().get_urls()]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         """Each row's last request and error, failures in 24 hours and expiring tokens, in the list's
         one query (subqueries on the log's indexes, with LIMIT 1)."""
         now = timezone.now()
-        logs = ProvisioningLog.objects.filter(integration=OuterRef("pk")).order_by("-created", "-id")
+        logs = idp_requests(integration=OuterRef("pk")).order_by("-created", "-id")
         errors = logs.filter(outcome=Outcome.FAILURE)
-        failures = (errors.filter(created__gte=now - FAILURE_WINDOW).order_by().values("integration")
+        failures = (recent_failures(now, integration=OuterRef("pk")).order_by().values("integration")
                     .annotate(n=Count("id")).values("n"))
-        expiring = (ScimToken.objects.filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=now),
-                                             integration=OuterRef("pk"), expires_at__gt=now,
-                                             expires_at__lte=now + EXPIRY_WARNING)
+        expiring = (expiring_tokens(now, integration=OuterRef("pk"))
                     .order_by().values("integration").annotate(n=Count("id")).values("n"))
         return super().get_queryset(request).annotate(
             last_request_at=Subquery(logs.values("created")[:1]),
@@ -155,14 +188,14 @@ class IntegrationSetupMixin(admin.ModelAdmin):
 
     @admin.display(description=_("Set up the IdP"))
     def setup(self, obj: Integration) -> SafeString:
-        request = self._request  # type: ignore[attr-defined]
+        request = page_request()
         guide = guide_for(obj.provider, guide_context(request, obj))
         return render_to_string("scim_portal/admin/guide.html", {
             "guide": guide, "docs_link": docs_link(guide.doc_page), "integration": obj})
 
     @admin.display(description=_("Health"))
     def health(self, obj: Integration) -> SafeString:
-        request = self._request  # type: ignore[attr-defined]
+        request = page_request()
         report = health(obj)
         user_changelist = reverse("admin:scim_portal_scimuser_changelist") + f"?integration__id__exact={obj.pk}"
         group_changelist = reverse("admin:scim_portal_scimgroup_changelist") + f"?integration__id__exact={obj.pk}"

@@ -61,6 +61,11 @@ class Guide:
 
 
 TOKEN_HINT = "the token from “Generate a new token” on this page (shown once)"
+#: Where the IdP's test call shows, and when (successful reads are logged once a minute a credential).
+TEST_CALL_SHOWS = ("The health section of the integration page shows whether the call arrived and how it was "
+                   "answered. A successful call shows when its credential made no other request in the minute before: "
+                   "press the button after a quiet minute (or set SCIM_PORTAL[\"LOG_READS\"] = \"all\"); "
+                   "a refused call always shows.")
 
 
 def okta_identifier(context: GuideContext) -> str:
@@ -92,8 +97,7 @@ def okta_guide(context: GuideContext) -> Guide:
             Value("Client Secret", "shown once when the client is registered", copy=False),
         )),
         Step("Test Connector Configuration", "Press “Test Connector Configuration”: Okta lists users "
-             "(GET /Users?startIndex=1&count=1, or a userName filter). The health section of the integration "
-             "page shows whether the call arrived and how it was answered. Then save."),
+             "(GET /Users?startIndex=1&count=1, or a userName filter). " + TEST_CALL_SHOWS + " Then save."),
         Step("To App", "Open Provisioning → To App → Edit, enable Create Users, Update User Attributes and "
              "Deactivate Users, and save. Then assign people, or push groups under Push Groups."),
     )
@@ -129,8 +133,7 @@ def entra_guide(context: GuideContext) -> Guide:
             Value("Secret Token", TOKEN_HINT, copy=False),
         )),
         Step("Test Connection", "Press “Test Connection”: Entra looks up a random userName and expects an empty "
-             "list. The health section of the integration page shows whether the call arrived and how it was "
-             "answered. Then save."),
+             "list. " + TEST_CALL_SHOWS + " Then save."),
         Step("Attribute mappings", "Open Mappings → Provision Microsoft Entra ID Users and check that these "
              "target attributes are mapped (target attribute: Entra source attribute); a create without "
              "emails, givenName or familyName is refused with 400 naming the missing attribute, "
@@ -159,8 +162,7 @@ def generic_guide(context: GuideContext) -> Guide:
             Value("Token endpoint", context.token_url),
             Value("Scopes", context.scopes),
         )),
-        Step("Test", "Ask the client to list users (GET /Users?startIndex=1&count=1). The health section of the "
-             "integration page shows whether the call arrived and how it was answered."),
+        Step("Test", "Ask the client to list users (GET /Users?startIndex=1&count=1). " + TEST_CALL_SHOWS),
     )
     return Guide("generic", "Generic SCIM 2.0 client", "idp/generic.md", steps)
 

@@ -12,11 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from scim_portal.models import Integration, ProvisioningLog, ScimGroup, ScimToken, ScimUser
 from scim_portal.models.audit import Outcome
+from scim_portal.selfcheck import PROBE_CREDENTIAL
 
 #: Credentials expiring within this window are flagged.
 EXPIRY_WARNING = dt.timedelta(days=14)
@@ -42,15 +43,24 @@ class Health:
     test_call: ProvisioningLog | None
 
 
+def idp_requests(**filters: Any) -> QuerySet[ProvisioningLog]:
+    """Log rows of requests the IdP sent: the self-check's probe requests are left out."""
+    return ProvisioningLog.objects.filter(**filters).exclude(credential=PROBE_CREDENTIAL)
+
+
 def latest(integration: Integration, **filters: Any) -> ProvisioningLog | None:
     """The newest log row of the integration matching ``filters`` (one indexed LIMIT 1 query)."""
-    return (ProvisioningLog.objects.filter(integration=integration, **filters)
-            .only(*LOG_FIELDS).order_by("-created", "-id").first())
+    return idp_requests(integration=integration, **filters).only(*LOG_FIELDS).order_by("-created", "-id").first()
 
 
-def failures_since(integration: Integration, since: dt.datetime) -> int:
-    return ProvisioningLog.objects.filter(integration=integration, outcome=Outcome.FAILURE,
-                                          created__gte=since).count()
+def recent_failures(now: dt.datetime, **filters: Any) -> QuerySet[ProvisioningLog]:
+    """The IdP's failed requests in the ``FAILURE_WINDOW`` before ``now``."""
+    return idp_requests(outcome=Outcome.FAILURE, created__gte=now - FAILURE_WINDOW, **filters)
+
+
+def expiring_tokens(now: dt.datetime, **filters: Any) -> QuerySet[ScimToken]:
+    """Live tokens whose expiry falls within ``EXPIRY_WARNING`` of ``now``."""
+    return ScimToken.objects.filter(**filters).expiring(EXPIRY_WARNING, now)
 
 
 def is_test_call(entry: ProvisioningLog) -> bool:
@@ -62,17 +72,13 @@ def is_test_call(entry: ProvisioningLog) -> bool:
 
 def last_test_call(integration: Integration) -> ProvisioningLog | None:
     """The newest user list or lookup among the latest requests (one bounded query)."""
-    recent = (ProvisioningLog.objects.filter(integration=integration).only(*LOG_FIELDS)
-              .order_by("-created", "-id")[:TEST_CALL_WINDOW])
+    recent = idp_requests(integration=integration).only(*LOG_FIELDS).order_by("-created", "-id")[:TEST_CALL_WINDOW]
     return next((entry for entry in recent if is_test_call(entry)), None)
 
 
 def expiring_credentials(integration: Integration, now: dt.datetime) -> list[Any]:
     """Live tokens whose expiry falls within ``EXPIRY_WARNING``, soonest first."""
-    soon = now + EXPIRY_WARNING
-    live = Q(revoked_at__isnull=True) | Q(revoked_at__gt=now)
-    return list(ScimToken.objects.filter(live, integration=integration, expires_at__gt=now,
-                                         expires_at__lte=soon).order_by("expires_at"))
+    return list(expiring_tokens(now, integration=integration).order_by("expires_at"))
 
 
 def managed_users(integration: Integration) -> int:
@@ -90,7 +96,7 @@ def health(integration: Integration, now: dt.datetime | None = None) -> Health:
         last_request=latest(integration),
         last_success=latest(integration, outcome=Outcome.SUCCESS),
         last_error=latest(integration, outcome=Outcome.FAILURE),
-        failures_24h=failures_since(integration, now - FAILURE_WINDOW),
+        failures_24h=recent_failures(now, integration=integration).count(),
         managed_users=managed_users(integration),
         managed_groups=managed_groups(integration),
         expiring=expiring_credentials(integration, now),
@@ -98,4 +104,4 @@ def health(integration: Integration, now: dt.datetime | None = None) -> Health:
     )
 
 
-__all__ = ["Health", "health", "is_test_call", "latest"]
+__all__ = ["Health", "health", "idp_requests", "is_test_call", "latest"]

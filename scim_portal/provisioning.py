@@ -350,8 +350,11 @@ class Provisioner:
 
         A portal group no integration manages is taken over only with
         ``adopt_existing_groups`` on; otherwise, or when another integration manages
-        it, the create gets 409 with a detail that says so.  Two creates racing for
-        one group meet the unique ``ScimGroup.group``: the second gets 409.
+        it or lists it among its default groups (this IdP could then rename or delete
+        the group the other's new accounts join), the create gets 409 with a detail
+        that says so.  Two creates racing for one group meet the unique
+        ``ScimGroup.group``: the second gets 409.  (Group rules name IdP groups, never
+        an unmanaged portal group.)
         """
         field = app_settings.GROUP_NAME_FIELD
         existing = unique_row(self.adapter.group_model().objects.filter(**{field: name})
@@ -368,6 +371,11 @@ class Provisioner:
                 "A portal group named %s already exists and no integration manages it. To let this "
                 "integration take it over, turn on \"adopt existing portal groups\" "
                 "(adopt_existing_groups) on the integration, or rename the portal group.") % name)
+        if type(self.integration).objects.filter(default_groups=existing).exclude(pk=self.integration.pk).exists():
+            raise Uniqueness(_(
+                "A portal group named %s already exists and is a default group of another integration, "
+                "so this integration cannot take it over. Rename the portal group, or remove it from the "
+                "other integration's default groups.") % name)
         return existing
 
     def replace_group(self, scim_id: str, body: Any, if_match: str | None = None) -> ScimGroup:

@@ -4,7 +4,9 @@ It answers the questions an admin has before pressing the IdP's own test
 button: is the URL reachable from outside the browser, does TLS verify (for
 https), does the endpoint refuse a request without a credential (RFC 7644
 section 2: 401) and accept a valid bearer token (RFC 6750)?  The token is a
-short-lived read-only probe, never shown, deleted as soon as the check ends.
+short-lived read-only probe, never shown, deleted as soon as the check ends;
+its requests are logged with the credential ``self-check`` and are not the
+IdP's in the integration's health.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from scim_portal.models import Integration, ScimToken, Scope
 
 TIMEOUT_SECONDS = 5
 PROBE_LIFETIME = dt.timedelta(minutes=1)
+#: The probe token's prefix, so the credential its requests are logged with.  No issued token has
+#: it (theirs start with TOKEN_PREFIX and are shorter): the health leaves these requests out of the
+#: IdP's figures, and the log says which requests were the probe's.
+PROBE_CREDENTIAL = "self-check"
 SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 
 
@@ -109,6 +115,7 @@ def run(integration: Integration, base_url: str, created_by: Any = None) -> list
     issued = ScimToken._create(integration, description="self-check probe", created_by=created_by,
                                expires_at=timezone.now() + PROBE_LIFETIME, service_account=None,
                                scopes=Scope.READ)
+    ScimToken.objects.filter(pk=issued.token.pk).update(prefix=PROBE_CREDENTIAL)
     try:
         checks.append(accepts_token(fetch(url, issued.raw)))
     finally:

@@ -15,9 +15,9 @@ echo "== pytest: a django-scim2 host (its own settings), SQLite and PostgreSQL"
 for db in sqlite postgres; do
   SCIM_PORTAL_TEST_DB=$db python -m pytest -q -p no:cacheprovider --ds tests.djscim2_host.settings tests/djscim2_host || status=1
 done
-# The host matrix: the protocol and lifecycle tests in two more portals (tests/hosts/).
+# The host matrix: the protocol and lifecycle tests, and the admin's pages, in two more portals (tests/hosts/).
 HOST_TESTS=(tests/test_users_api.py tests/test_groups_api.py tests/test_idp_replay.py tests/test_signals.py
-            tests/test_errors.py tests/test_concurrency.py tests/test_host_fields.py)
+            tests/test_errors.py tests/test_concurrency.py tests/test_host_fields.py tests/test_admin_smoke.py)
 echo "== host: stock auth.User, default adapter, SQLite"
 DJANGO_SETTINGS_MODULE=tests.hosts.stock.settings SCIM_PORTAL_TEST_DB=sqlite \
   python -m pytest -q -p no:cacheprovider "${HOST_TESTS[@]}" tests/test_conformance.py || status=1

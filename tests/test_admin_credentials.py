@@ -89,6 +89,14 @@ def test_issue_token_shows_it_once(admin_browser, integration):
     assert raw not in everything_stored()  # not in the session table either, nor in a message
 
 
+def test_the_token_page_gives_the_configured_base_url(admin_browser, integration, settings):
+    settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "BASE_URL": "https://portal.example.com/scim/v2"}
+    posted = admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read", "write"]})
+    page = admin_browser.get(posted["Location"]).content.decode()
+    assert '<code id="scim-base-url" class="scim-value">https://portal.example.com/scim/v2/</code>' in page
+    assert "testserver" not in page
+
+
 def test_a_reload_neither_shows_the_token_again_nor_mints_another(admin_browser, integration):
     posted = admin_browser.post(url("issue_token", integration.pk), {"scopes": ["read", "write"]})
     first = admin_browser.get(posted["Location"])
@@ -140,6 +148,15 @@ def test_rotate_from_the_admin(admin_browser, integration):
     old.token.refresh_from_db()
     assert old.token.status == "revoked" and old.token.replaced_by.matches(raw)
     assert f"The old token {old.token.prefix}… stopped working at once." in response.content.decode()
+
+
+@pytest.mark.parametrize("grace", ["43201", "99999999999999"])
+def test_a_grace_beyond_30_days_is_a_form_error(admin_browser, integration, grace):
+    old = ScimToken.issue(integration)
+    response = admin_browser.post(url("rotate_token", integration.pk, old.token.pk), {"grace_minutes": grace})
+    assert response.status_code == 200 and "less than or equal to 43200" in response.content.decode()
+    old.token.refresh_from_db()
+    assert old.token.status == "active" and ScimToken.objects.count() == 1
 
 
 def test_rotation_says_until_when_the_old_token_works(admin_browser, integration):
@@ -241,3 +258,26 @@ def test_token_and_client_changelists(admin_browser, integration):
     OAuthClient.register(integration, name="c", grant_type="client-credentials")
     assert admin_browser.get(reverse("admin:scim_portal_scimtoken_changelist")).status_code == 200
     assert admin_browser.get(reverse("admin:scim_portal_oauthclient_changelist")).status_code == 200
+
+
+def test_a_page_shows_its_own_viewer_s_credentials_while_another_page_renders(admin_browser, integration,
+                                                                              monkeypatch):
+    """The admin object is shared by every request a worker serves: another admin's page, rendered while
+    this one is (a second thread), must not change what this page shows."""
+    from scim_portal import admin_setup
+
+    issued = ScimToken.issue(integration, description="Okta prod")
+    other = staff_with("view_integration")
+    real_guide_for = admin_setup.guide_for
+    interleaved: list[int] = []
+
+    def guide_for_then_another_page(*args, **kwargs):
+        if not interleaved:  # the first section of this page; then the other admin's page, start to end
+            interleaved.append(0)
+            interleaved[0] = other.get(url("change", integration.pk)).status_code
+        return real_guide_for(*args, **kwargs)
+
+    monkeypatch.setattr(admin_setup, "guide_for", guide_for_then_another_page)
+    page = admin_browser.get(url("change", integration.pk)).content.decode()
+    assert interleaved == [200]
+    assert issued.token.prefix in page and "Permanent tokens" in page and "Run a self-check" in page

@@ -19,9 +19,10 @@ from scim_portal.models.audit import Outcome
 
 
 def log(integration, minutes_ago: float, status: int = 200, method: str = "GET", path: str = "/scim/v2/Users/1",
-        scim_type: str = "", detail: str = "") -> ProvisioningLog:
+        scim_type: str = "", detail: str = "", credential: str = "scim_abcdefgh") -> ProvisioningLog:
     return ProvisioningLog.objects.create(
         integration=integration, created=timezone.now() - dt.timedelta(minutes=minutes_ago), method=method,
+        credential=credential,
         path=path, status=status, outcome=Outcome.SUCCESS if status < 400 else Outcome.FAILURE,
         scim_type=scim_type, detail=detail, duration_ms=1, request_id=f"r{minutes_ago}")
 
@@ -54,6 +55,40 @@ def test_health_reads_the_latest_rows_in_a_fixed_number_of_queries(integration, 
 
 
 @pytest.mark.django_db
+def test_health_leaves_the_self_check_probe_out(integration):
+    idp = log(integration, 30, path="/scim/v2/Users?startIndex=1&count=1")
+    for status in (200, 403):
+        log(integration, 1, status=status, path="/scim/v2/ServiceProviderConfig",
+            credential=selfcheck.PROBE_CREDENTIAL)
+    report = health(integration)
+    assert report.last_request == report.last_success == report.test_call == idp
+    assert (report.last_error, report.failures_24h) == (None, 0)
+
+
+@pytest.mark.django_db
+def test_expiring_tokens_are_live_ones_expiring_within_the_window(integration):
+    start = timezone.now()
+    within = dt.timedelta(days=14)
+
+    def token(description: str, days: float | None, revoked: bool = False) -> None:
+        issued = ScimToken._create(integration, description=description, scopes="read", service_account=None,
+                                   expires_at=start + dt.timedelta(days=days) if days is not None else None)
+        if revoked:
+            issued.token.revoke()
+
+    token("soon", 3)
+    token("edge", 14)
+    token("later", 15)
+    token("expired", -1)
+    token("never", None)
+    token("revoked", 3, revoked=True)
+    now = timezone.now()
+    found = ScimToken.objects.filter(integration=integration).expiring(within, now)
+    assert sorted(found.values_list("description", flat=True)) == ["edge", "soon"]
+    assert [t.description for t in health(integration, now).expiring] == ["soon", "edge"]
+
+
+@pytest.mark.django_db
 def test_health_counts_managed_users_and_groups(scim, integration):
     scim.post("Users", {"userName": "alice@example.com", "name": {"givenName": "A", "familyName": "B"},
                         "emails": [{"value": "alice@example.com", "primary": True}]})
@@ -61,6 +96,32 @@ def test_health_counts_managed_users_and_groups(scim, integration):
     report = health(integration)
     assert (report.managed_users, report.managed_groups) == (1, 1)
     assert report.last_request.method == "POST" and report.last_error is None
+
+
+@pytest.mark.django_db
+def test_the_idp_test_call_shows_after_a_quiet_minute(scim, integration, admin_browser):
+    """Reads are logged as the credential's first in TOKEN_LAST_USED_PRECISION seconds (LOG_READS sampled):
+    the test call shows after a quiet minute; a second one within the minute leaves no trace."""
+    credential = ScimToken.objects.filter(integration=integration)
+    change_page = reverse("admin:scim_portal_integration_change", args=[integration.pk])
+    credential.update(last_used_at=None)
+    assert scim.get("Users?startIndex=1&count=1").status_code == 200
+    first = health(integration).test_call
+    assert first is not None and first.path.endswith("/Users?startIndex=1&count=1") and first.status == 200
+    page = admin_browser.get(change_page).content.decode()
+    assert "A user lookup arrived" in page and "/Users?startIndex=1&amp;count=1" in page
+
+    credential.update(last_used_at=timezone.now())
+    assert scim.get('Users?filter=userName eq "someone@example.com"').status_code == 200
+    assert health(integration).test_call == first
+    assert "someone@example.com" not in admin_browser.get(change_page).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_empty_test_call_says_when_a_call_shows(admin_browser, integration):
+    page = admin_browser.get(reverse("admin:scim_portal_integration_change", args=[integration.pk])).content.decode()
+    assert "No user lookup from the IdP yet" in page and "after a quiet minute" in page
+    assert "LOG_READS" in page
 
 
 @pytest.mark.django_db
@@ -125,7 +186,33 @@ def test_self_check_over_http_from_the_admin(live_server, make_integration, sett
     probe = ScimToken.history.model.objects.filter(description="self-check probe")
     assert {record.history_type for record in probe} == {"+", "-"}
     assert {record.created_by_id for record in probe} == {get_user_model().objects.get(email="root@example.com").pk}
-    assert ProvisioningLog.objects.filter(integration=integration, status=200).count() == 1
+    probe_row = ProvisioningLog.objects.get(integration=integration, status=200)
+    assert probe_row.credential == selfcheck.PROBE_CREDENTIAL  # the log names the probe
+    # The IdP has never called: the probe's own request is not its "last request".
+    report = health(integration)
+    assert (report.last_request, report.last_success, report.last_error, report.failures_24h) == (None, None,
+                                                                                                  None, 0)
+    assert "No request from the IdP yet." in page
+    listing = browser.get(reverse("admin:scim_portal_integration_changelist")).content.decode()
+    assert "none yet" in listing and "just now" not in listing
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+def test_self_check_works_in_a_host_with_atomic_requests(live_server, make_integration, settings, monkeypatch):
+    """The probe token must be committed before the probe reaches the API on another connection
+    (PostgreSQL; the live server shares the in-memory SQLite connection)."""
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "ATOMIC_REQUESTS", True)
+    integration = make_integration()
+    settings.SCIM_PORTAL = {**settings.SCIM_PORTAL, "BASE_URL": f"{live_server.url}/scim/v2/"}
+    browser = Client()
+    browser.force_login(get_user_model().objects.create_superuser(email="root@example.com", password="pw"))
+    response = browser.post(reverse("admin:scim_portal_integration_self_check", args=[integration.pk]))
+    page = browser.get(response["Location"]).content.decode()
+    assert "Accepts a bearer token: 200 with the ServiceProviderConfig" in page, page
+    assert not ScimToken.objects.exists()
 
 
 @pytest.mark.live

@@ -82,3 +82,22 @@ def test_the_same_integration_creating_its_group_again_gets_the_plain_409(make_i
     response = scim.post("Groups", group_body("Engineering"))
     assert response.status_code == 409
     assert response.json_body["detail"] == "A group named Engineering already exists."
+
+
+def test_adoption_never_takes_another_integration_s_default_group(engineering, make_integration, scim_for):
+    """B's IdP could rename or delete a group it adopted: A would lose the group its new accounts join."""
+    a = make_integration(IdentityProvider.OKTA)
+    a.default_groups.add(engineering)
+    b = scim_for(make_integration(IdentityProvider.ENTRA, adopt_existing_groups=True))
+    response = b.post("Groups", group_body("Engineering"))
+    assert response.status_code == 409 and response.json_body["scimType"] == "uniqueness"
+    assert "default group of another integration" in response.json_body["detail"]
+    assert not ScimGroup.objects.exists() and list(a.default_groups.all()) == [engineering]
+
+
+def test_adoption_takes_the_integration_s_own_default_group(engineering, make_integration, scim_for):
+    integration = make_integration(IdentityProvider.OKTA, adopt_existing_groups=True)
+    integration.default_groups.add(engineering)
+    response = scim_for(integration).post("Groups", group_body("Engineering"))
+    assert response.status_code == 201, response.json_body
+    assert ScimGroup.objects.get().group_id == engineering.pk

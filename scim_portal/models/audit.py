@@ -164,6 +164,8 @@ class MembershipChange(models.Model):
         indexes = [
             models.Index(fields=["user", "-created"], name="scim_membership_user"),
             models.Index(fields=["group", "-created"], name="scim_membership_group"),
+            # The admin's unfiltered list, newest first.
+            models.Index(fields=["-created", "-id"], name="scim_membership_created"),
         ]
 
     def __str__(self) -> str:

@@ -78,6 +78,12 @@ class ScimTokenQuerySet(models.QuerySet["ScimToken"]):
         """Active tokens that count towards the limit: a rotated token in its grace period does not."""
         return self.active().filter(replaced_by__isnull=True)
 
+    def expiring(self, within: dt.timedelta, now: dt.datetime | None = None) -> ScimTokenQuerySet:
+        """Tokens not revoked by ``now`` whose expiry falls in the ``within`` that follows it."""
+        now = now or timezone.now()
+        return self.filter(models.Q(revoked_at__isnull=True) | models.Q(revoked_at__gt=now),
+                           expires_at__gt=now, expires_at__lte=now + within)
+
 
 class ScimToken(models.Model):
     """A permanent bearer token bound to one integration (``Authorization: Bearer <token>``).
