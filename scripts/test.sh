@@ -17,7 +17,8 @@ for db in sqlite postgres; do
 done
 # The host matrix: the protocol and lifecycle tests, and the admin's pages, in two more portals (tests/hosts/).
 HOST_TESTS=(tests/test_users_api.py tests/test_groups_api.py tests/test_idp_replay.py tests/test_signals.py
-            tests/test_errors.py tests/test_concurrency.py tests/test_host_fields.py tests/test_admin_smoke.py)
+            tests/test_errors.py tests/test_concurrency.py tests/test_host_fields.py tests/test_admin_smoke.py
+            tests/test_member_listing.py)
 echo "== host: stock auth.User, default adapter, SQLite"
 DJANGO_SETTINGS_MODULE=tests.hosts.stock.settings SCIM_PORTAL_TEST_DB=sqlite \
   python -m pytest -q -p no:cacheprovider "${HOST_TESTS[@]}" tests/test_conformance.py || status=1
