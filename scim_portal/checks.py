@@ -319,12 +319,16 @@ def check_rate_limit() -> list[checks.CheckMessage]:
         return []
     kind = backend.rsplit(".", 1)[-1]
     if kind in ("FileBasedCache", "DummyCache"):
-        return [checks.Error(
+        # An error when the portal asked for RATE_LIMIT; only a warning for the refusal limit,
+        # which is on by default: a portal whose cache is a file must not stop starting on upgrade.
+        level, check_id = ((checks.Error, "scim_portal.E024") if app_settings.RATE_LIMIT is not None
+                           else (checks.Warning, "scim_portal.W024"))
+        return [level(
             f"{' and '.join(limits)} cannot be counted in the '{alias}' cache ({kind}): its increments are "
             "not atomic (file) or not kept (dummy), so concurrent requests pass the limit.",
             hint="Use Redis or Memcached (several app servers), a DatabaseCache (counted atomically in "
                  "scim_portal's own table), or local memory (one process); or set the limit to None.",
-            id="scim_portal.E024")]
+            id=check_id)]
     if kind == "LocMemCache" and app_settings.RATE_LIMIT is not None:
         return [checks.Warning(
             f"The rate limit counts in the '{alias}' cache ({kind}), which "

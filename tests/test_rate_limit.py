@@ -176,11 +176,12 @@ def test_e021_each_bad_rate_is_reported():
 
 
 @pytest.mark.parametrize("cache", [FILE_CACHE, {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}])
-def test_e024_the_refusal_limit_alone_needs_a_cache_that_counts(cache):
-    # RATE_LIMIT is off by default; UNAUTHENTICATED_RATE_LIMIT ("30/min") counts in the same cache.
+def test_w024_the_refusal_limit_alone_warns_of_a_cache_that_cannot_count(cache):
+    # RATE_LIMIT is off by default; UNAUTHENTICATED_RATE_LIMIT ("30/min", on by default) counts in the
+    # same cache: a warning, so a portal whose cache is a file still starts after an upgrade.
     with override_settings(SCIM_PORTAL={}, CACHES={"default": cache}):
         messages = checks.check_credentials()
-        assert ids(messages) == ["scim_portal.E024"]
+        assert ids(messages) == ["scim_portal.W024"]
         assert messages[0].msg.startswith("UNAUTHENTICATED_RATE_LIMIT cannot be counted")
     with override_settings(SCIM_PORTAL={"UNAUTHENTICATED_RATE_LIMIT": None}, CACHES={"default": cache}):
         assert checks.check_credentials() == []
