@@ -130,10 +130,11 @@ class ScimAdapter:
     def session_counts(self, user_ids: list[Any]) -> dict[Any, int] | None:
         """Live login sessions per host user id, for the access review (docs/guard-rails.md).
 
-        Called once per page of users.  Default: decodes the sessions of
-        ``django.contrib.sessions``' table (one streamed pass per call), or ``None``
-        ("cannot tell") for other session engines.  A portal that records sessions
-        per user (like the example portal) answers with one indexed query instead.
+        An override is called once per page of users.  Default: the sessions of
+        ``django.contrib.sessions``' table, decoded in one streamed pass per review
+        (not per page), or ``None`` ("cannot tell") for other session engines.  A
+        portal that records sessions per user (like the example portal) answers with
+        one indexed query per page instead.
         """
         from scim_portal.access_review import decoded_session_counts
 

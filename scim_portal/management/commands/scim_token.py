@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from scim_portal.conf import app_settings
 from scim_portal.management import integration_by_slug
-from scim_portal.models import Integration, ScimToken, Scope
+from scim_portal.models import ScimToken, Scope
 from scim_portal.models.tokens import IssuedToken
 
 
@@ -67,9 +67,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, f"handle_{options['action']}")(options)
 
-    def integration(self, slug: str) -> Integration:
-        return integration_by_slug(slug)
-
     def token(self, prefix: str) -> ScimToken:
         tokens = list(ScimToken.objects.select_related("integration").filter(prefix=prefix.rstrip("…")))
         if len(tokens) != 1:
@@ -84,7 +81,7 @@ class Command(BaseCommand):
             "service_account": self.service_account(options.get("service_account")),
         }
         try:
-            issued = ScimToken.issue(self.integration(options["integration"]), **fields)
+            issued = ScimToken.issue(integration_by_slug(options["integration"]), **fields)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stderr.write(f"Issued token {issued.token.prefix}… (shown once).")
@@ -93,7 +90,7 @@ class Command(BaseCommand):
     def handle_list(self, options: dict[str, Any]) -> None:
         tokens = ScimToken.objects.select_related("integration").order_by("created")
         if options.get("integration"):
-            tokens = tokens.filter(integration=self.integration(options["integration"]))
+            tokens = tokens.filter(integration=integration_by_slug(options["integration"]))
         rows = [describe(t) for t in tokens]
         if options.get("json"):
             self.stdout.write(json.dumps(rows, indent=2))
