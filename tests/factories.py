@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -13,11 +14,16 @@ from scim_portal.models import Integration, ScimGroup, ScimUser
 def bulk_users(integration: Integration, count: int, *, prefix: str = "user") -> list[ScimUser]:
     """``count`` host users with SCIM identities, inserted in batches."""
     User = get_user_model()
-    users = User.objects.bulk_create(
-        [User(email=f"{prefix}{i}@example.com", first_name=f"First{i}", last_name=f"Last{i}")
-         for i in range(count)],
-        batch_size=2000,
-    )
+
+    def host_user(i: int) -> Any:
+        # Any host: the login field and the fields it requires (unique ones included) are filled per user.
+        email = f"{prefix}{i}@example.com"
+        values = {"email": email, User.USERNAME_FIELD: email, "first_name": f"First{i}", "last_name": f"Last{i}"}
+        for name in User.REQUIRED_FIELDS:
+            values.setdefault(name, f"{prefix}{i}")
+        return User(**values)
+
+    users = User.objects.bulk_create([host_user(i) for i in range(count)], batch_size=2000)
     if users and users[0].pk is None:  # backends that do not return ids from bulk inserts
         users = list(User.objects.filter(email__startswith=prefix).order_by("pk"))
     identities = [
