@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from scim_portal.conf import app_settings
 from scim_portal.models import Outcome, ProvisioningLog
+from scim_portal.models.query import PreparedInsert
 from scim_portal.scim import jsontext, schema
 from scim_portal.scim.patch import operation_fields, writes_password
 
@@ -161,12 +162,16 @@ def write_log(**fields: Any) -> ProvisioningLog | None:
         return None
 
 
+#: The log row's INSERT, built once (every write and every failure runs it).
+LOG_INSERT = PreparedInsert(ProvisioningLog)
+
+
 def _insert(fields: dict[str, Any]) -> ProvisioningLog:
     if transaction.get_autocommit() and not transaction.get_connection().in_atomic_block:
         # One INSERT in autocommit mode commits alone: no BEGIN/COMMIT round trips.
-        return ProvisioningLog.objects.create(**fields)
+        return LOG_INSERT.insert(ProvisioningLog(**fields))
     with transaction.atomic():
-        return ProvisioningLog.objects.create(**fields)
+        return LOG_INSERT.insert(ProvisioningLog(**fields))
 
 
 def prune(days: int | None = None) -> int:

@@ -207,7 +207,7 @@ class Provisioner:
                 scim_user.deactivated_at = timezone.now()
             scim_user.deleted_at = timezone.now()
             scim_user.bump()
-            scim_user.save()
+            scim_user.save_changes()
             self.deprovision(scim_user)
         self.notify(signals.user_deleted, user=user, user_id=user_id, scim_user=scim_user)
         return scim_user
@@ -251,7 +251,7 @@ class Provisioner:
             elif is_active:
                 scim_user.deactivated_at = None
             scim_user.bump()
-            scim_user.save()
+            scim_user.save_changes()
         if was_active and not is_active:
             self.deprovision(scim_user)
         self.notify(signals.user_updated, user=user, scim_user=scim_user, changed=changed)
@@ -430,7 +430,7 @@ class Provisioner:
             added, removed = self.apply_members(scim_group, delta)
             self.refresh_grants(set(added) | set(removed))
             scim_group.bump()
-            scim_group.save()
+            scim_group.save_changes()
         self.notify(signals.group_updated, group=group, scim_group=scim_group)
         if added or removed:
             self.notify(signals.group_membership_changed, group=group, scim_group=scim_group,

@@ -7,6 +7,7 @@ groups on a page (none when ``members`` is excluded).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -23,10 +24,10 @@ from scim_portal.context import ScimContext
 from scim_portal.exceptions import BadRequest, NotFound
 from scim_portal.mapping import AttributeMap
 from scim_portal.models import ScimGroup, ScimUser
-from scim_portal.models.query import unique_row
+from scim_portal.models.query import PreparedLookup, unique_row
 from scim_portal.models.resources import fold
 from scim_portal.scim import urns
-from scim_portal.scim.filters import FilterTarget, filter_to_q, sort_lookup
+from scim_portal.scim.filters import Filter, FilterTarget, equality_value, parse_filter, sort_lookup, tree_to_q
 from scim_portal.scim.projection import project, wants
 
 USER_STRING_ATTRIBUTES = (
@@ -124,6 +125,11 @@ class ResourceService:
 
     #: Rows joined to the resource that a write changes: locked with it (see :meth:`get`).
     locked_relations: tuple[str, ...] = ()
+    #: The adapter method that narrows what an integration sees of this resource type.
+    scope_method: str
+    #: The resource by integration and id, to read (``False``) and to lock (``True``), as the
+    #: default scope finds it; built once (:class:`~scim_portal.models.query.PreparedLookup`).
+    lookups: dict[bool, PreparedLookup]
 
     def get(self, scim_id: str, *, for_update: bool = False):
         """One resource of the integration, or 404.
@@ -137,27 +143,40 @@ class ResourceService:
         lost the race).
         """
         key = parse_scim_id(scim_id)
+        obj = self.find(key, for_update=for_update) if key else None
+        if obj is None:
+            raise NotFound(_("%(type)s %(id)s not found.") % {"type": self.resource_type, "id": scim_id})
+        return obj
+
+    def find(self, key: str, *, for_update: bool):
+        """The row :meth:`get` returns, or ``None``: with the adapter's own scope through the
+        ORM, else (the default) with SQL built once: every write and every read of one
+        resource starts here."""
+        if not self.adapter_scopes():
+            return self.lookups[for_update].get(self.context.integration.pk, key)
         queryset = self.scoped()
         if for_update:
             queryset = queryset.select_related(*self.locked_relations).select_for_update(
                 of=("self", *self.locked_relations))
-        obj = unique_row(queryset.filter(scim_id=key)) if key else None
-        if obj is None:
-            raise NotFound(_("%(type)s %(id)s not found.") % {"type": self.resource_type, "id": scim_id})
-        return obj
+        return unique_row(queryset.filter(scim_id=key))
+
+    def adapter_scopes(self) -> bool:
+        """Whether the adapter overrides the scope of this resource type (``scope_users``/``scope_groups``)."""
+        return getattr(type(self.adapter), self.scope_method) is not getattr(ScimAdapter, self.scope_method)
 
     def filter_map(self) -> dict[str, FilterTarget]:
         raise NotImplementedError
 
     def search(self, query: Query) -> Page:
-        queryset = self.scoped()
-        if query.filter:
-            queryset = self.apply_filter(
-                queryset, filter_to_q(query.filter, self.filter_map(), default_schema=self.core_schema,
-                                      max_length=app_settings.MAX_FILTER_LENGTH)
-            )
+        tree = parse_filter(query.filter, max_length=app_settings.MAX_FILTER_LENGTH) if query.filter else None
         count = self.page_size(query.count)
         start = max(query.start_index, 1)
+        found = self.by_unique_key(tree) if tree is not None and count and start == 1 else None
+        if found is not None:  # at most one row: the page is the whole result
+            return Page(total=len(found), start_index=1, items=self.render_many(found, query))
+        queryset = self.scoped()
+        if tree is not None:
+            queryset = self.apply_filter(queryset, tree_to_q(tree, self.filter_map(), default_schema=self.core_schema))
         rows = self.page(queryset, query, start, count) if count else []
         # A page that is not full is the last one: its total is known without COUNT
         # (every lookup by userName, externalId or email is such a page).
@@ -165,6 +184,11 @@ class ResourceService:
         total = start - 1 + len(rows) if last_page else queryset.count()
         items = self.render_many(rows, query)
         return Page(total=total, start_index=start, items=items)
+
+    def by_unique_key(self, tree: Filter) -> list | None:
+        """The rows of a filter that names one unique key, found without translating it (at most
+        one), or ``None`` to search as usual (see :meth:`UserService.by_unique_key`)."""
+        return None
 
     def apply_filter(self, queryset: models.QuerySet, condition: models.Q) -> models.QuerySet:
         return queryset.filter(condition)
@@ -225,12 +249,34 @@ def schemas_of(document: dict[str, Any], core: str) -> list[str]:
     return [core, *sorted(k for k in document if k.lower().startswith("urn:"))]
 
 
+def resource_lookups(model: type[ScimUser] | type[ScimGroup], joined: tuple[str, ...],
+                     locked: tuple[str, ...]) -> dict[bool, PreparedLookup]:
+    """:attr:`ResourceService.lookups`: the default scope (the integration's live rows), by id,
+    with the ``joined`` relations, and to lock, with the ``locked`` ones locked too."""
+
+    def build(integration_id: int, key: str, *, for_update: bool) -> models.QuerySet:
+        queryset = model.objects.filter(integration_id=integration_id, deleted_at=None, scim_id=key)
+        if for_update:
+            return queryset.select_related(*joined, *locked).select_for_update(of=("self", *locked))
+        return queryset.select_related(*joined) if joined else queryset
+
+    return {flag: PreparedLookup(functools.partial(build, for_update=flag), kinds=(int, str))
+            for flag in (False, True)}
+
+
+#: A live user of an integration by folded userName (:meth:`UserService.by_unique_key`).
+USER_NAME_LOOKUP = PreparedLookup(lambda integration_id, key: ScimUser.objects.filter(
+    integration_id=integration_id, deleted_at=None, user_name_key=key).select_related("user"), kinds=(int, str))
+
+
 class UserService(ResourceService):
     model = ScimUser
     resource_type = "User"
     endpoint = "Users"
     core_schema = urns.USER
     locked_relations = ("user",)
+    scope_method = "scope_users"
+    lookups = resource_lookups(ScimUser, joined=("user",), locked=("user",))
 
     @property
     def attribute_map(self) -> AttributeMap:
@@ -241,6 +287,16 @@ class UserService(ResourceService):
     def scoped(self) -> models.QuerySet[ScimUser]:
         queryset = self.base_queryset().select_related("user")
         return self.adapter.scope_users(queryset, self.context.integration)
+
+    def by_unique_key(self, tree: Filter) -> list[ScimUser] | None:
+        """``userName eq "..."`` (Okta's lookup before each create, Entra's before each write):
+        one row at most, by the unique folded key, with SQL built once.  With an adapter
+        that scopes users, or any other filter, the search runs as usual."""
+        value = equality_value(tree, "userName", default_schema=self.core_schema)
+        if value is None or self.adapter_scopes():
+            return None
+        found = USER_NAME_LOOKUP.get(self.context.integration.pk, fold(value))
+        return [found] if found is not None else []
 
     def filter_map(self) -> dict[str, FilterTarget]:
         targets: dict[str, FilterTarget] = {
@@ -292,6 +348,8 @@ class GroupService(ResourceService):
     endpoint = "Groups"
     core_schema = urns.GROUP
     locked_relations = ("group",)  # renamed and deleted with it; reads need only its id
+    scope_method = "scope_groups"
+    lookups = resource_lookups(ScimGroup, joined=(), locked=("group",))
 
     def scoped(self) -> models.QuerySet[ScimGroup]:
         return self.adapter.scope_groups(self.base_queryset(), self.context.integration)

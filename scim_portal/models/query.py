@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import QuerySet
+from django.db.models import QuerySet, signals
 from django.db.models.query import get_related_populators
 
 
@@ -19,36 +19,49 @@ def unique_row(queryset: QuerySet[Any]) -> Any:
     return next(iter(queryset.order_by()[:1]), None)
 
 
-#: Stands for the looked-up value while the ORM builds a :class:`PreparedLookup`'s SQL.
-_MARKER = "\x1fscim-portal-lookup-value\x1f"
+def _marker(kind: type, position: int) -> Any:
+    """What stands for the ``position``-th looked-up value while the ORM builds the SQL:
+    a value of the column's type that no real lookup uses, found again in the parameters."""
+    if kind is int:
+        return -(2**62) - 7919 * (position + 1)
+    return f"\x1fscim-portal-lookup-value-{position}\x1f"
 
 
 class PreparedLookup:
-    """A lookup of one row by one value, whose SQL the ORM builds once per database.
+    """A lookup of one row by a few values, whose SQL the ORM builds once per database.
 
-    For the query every SCIM request runs first (the credential and its integration):
-    Django builds a query's SQL anew at each call, and for a join of two wide tables
-    that costs the app server more CPU than the database spends answering it.  Here
-    the ORM builds the query once, with a marker in place of the value; each call runs
-    the same SQL with its own value and turns the row into instances with the ORM's own
-    converters and ``select_related`` populators, as a queryset would.
+    For the queries every SCIM request runs (the credential and its integration; the
+    resource a request reads or locks): Django builds a query's SQL anew at each call,
+    and for a join of two wide tables that costs the app server more CPU than the
+    database spends answering it.  Here the ORM builds the query once, with markers in
+    place of the values; each call runs the same SQL with its own values and turns the
+    row into instances with the ORM's own converters and ``select_related``
+    populators, as a queryset would.
 
-    ``build(value)`` returns the queryset (filtered on ``value`` once, unordered).
+    ``build(*values)`` returns the queryset (filtered on each value once, unordered);
+    ``kinds`` gives each value's type (``str`` or ``int``), one per argument of ``build``.
+    A queryset for update (``select_for_update``) is routed as a write and must run
+    inside a transaction, as the ORM requires.
     """
 
-    def __init__(self, build: Callable[[Any], QuerySet[Any]]) -> None:
+    def __init__(self, build: Callable[..., QuerySet[Any]], kinds: tuple[type, ...] = (str,)) -> None:
         self.build = build
+        self.markers = tuple(_marker(kind, i) for i, kind in enumerate(kinds))
         self._compiled: dict[str, _Compiled] = {}
         self._model: Any = None
+        self._for_write = False
 
-    def get(self, value: Any) -> Any:
+    def get(self, *values: Any) -> Any:
         if self._model is None:
-            self._model = self.build(_MARKER).model
-        alias = router.db_for_read(self._model)
+            queryset = self.build(*self.markers)
+            self._model, self._for_write = queryset.model, queryset._for_write
+        route = router.db_for_write if self._for_write else router.db_for_read
+        alias = route(self._model)
         compiled = self._compiled.get(alias)
         if compiled is None:
-            compiled = self._compiled[alias] = _Compiled(self.build(_MARKER).order_by()[:1], alias)
-        return compiled.fetch(value)
+            queryset = self.build(*self.markers).order_by()[:1]
+            compiled = self._compiled[alias] = _Compiled(queryset, alias, self.markers)
+        return compiled.fetch(values)
 
     def clear(self) -> None:
         """Forget the built SQL (after the models or the databases changed, as in tests)."""
@@ -57,14 +70,14 @@ class PreparedLookup:
 
 
 class _Compiled:
-    def __init__(self, queryset: QuerySet[Any], alias: str) -> None:
+    def __init__(self, queryset: QuerySet[Any], alias: str, markers: tuple[Any, ...]) -> None:
         self.alias = alias
         self.compiler = queryset.query.get_compiler(using=alias)
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
-        if self.params.count(_MARKER) != 1:
-            raise ValueError("A PreparedLookup's queryset must use its value exactly once.")
-        self.slot = self.params.index(_MARKER)
+        if any(self.params.count(marker) != 1 for marker in markers):
+            raise ValueError("A PreparedLookup's queryset must use each of its values exactly once.")
+        self.slots = [self.params.index(marker) for marker in markers]
         klass_info = self.compiler.klass_info
         self.model = klass_info["model"]
         fields = klass_info["select_fields"]
@@ -73,9 +86,10 @@ class _Compiled:
         self.init_list = [column[0].target.attname for column in select[self.start:self.end]]
         self.populators = get_related_populators(klass_info, select, alias)
 
-    def fetch(self, value: Any) -> Any:
+    def fetch(self, values: tuple[Any, ...]) -> Any:
         params = list(self.params)
-        params[self.slot] = value
+        for slot, value in zip(self.slots, values, strict=True):
+            params[slot] = value
         with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
@@ -85,4 +99,84 @@ class _Compiled:
         obj = self.model.from_db(self.alias, self.init_list, row[self.start:self.end])
         for populator in self.populators:
             populator.populate(row, obj)
+        return obj
+
+
+class PreparedUpdate:
+    """``UPDATE`` of some columns of one row by primary key, its SQL built once per database.
+
+    For the row every SCIM write to a user or group changes: ``Model.save()`` builds its
+    ``UPDATE`` anew each time, at a cost of the same order as running it.  Values go
+    through each field's own ``pre_save`` and ``get_db_prep_save``, as in ``save()``;
+    ``pre_save`` and ``post_save`` are sent with ``update_fields``, as
+    ``save(update_fields=...)`` sends them.  The row must exist (the write locked it).
+    """
+
+    def __init__(self, model: Any, fields: tuple[str, ...]) -> None:
+        self.model = model
+        self.names = fields
+        self._fields: list[Any] | None = None
+        self._sql: dict[str, str] = {}
+
+    def save(self, obj: Any) -> None:
+        if self._fields is None:
+            self._fields = [self.model._meta.get_field(name) for name in self.names]
+        alias = obj._state.db or router.db_for_write(self.model, instance=obj)
+        connection = connections[alias]
+        sql = self._sql.get(alias)
+        if sql is None:
+            quote = connection.ops.quote_name
+            columns = ", ".join(f"{quote(field.column)} = %s" for field in self._fields)
+            sql = self._sql[alias] = (f"UPDATE {quote(self.model._meta.db_table)} SET {columns} "
+                                      f"WHERE {quote(self.model._meta.pk.column)} = %s")
+        update_fields = frozenset(self.names)
+        signals.pre_save.send(sender=self.model, instance=obj, raw=False, using=alias, update_fields=update_fields)
+        params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in self._fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, obj.pk])
+        obj._state.db = alias
+        signals.post_save.send(sender=self.model, instance=obj, created=False, update_fields=update_fields,
+                               raw=False, using=alias)
+
+
+class PreparedInsert:
+    """``INSERT`` of one new row, its SQL built once per database (the request log's row).
+
+    Every concrete field but an automatic primary key is written, each value through the
+    field's ``pre_save`` and ``get_db_prep_save`` as in ``save()``; the new key is read back
+    as the ORM reads it; ``pre_save`` and ``post_save`` are sent as ``save()`` sends them.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self._fields: list[Any] | None = None
+        self._sql: dict[str, tuple[str, bool]] = {}
+
+    def insert(self, obj: Any) -> Any:
+        meta = self.model._meta
+        if self._fields is None:
+            self._fields = [field for field in meta.concrete_fields if not (field.primary_key and field.db_returning)]
+        alias = router.db_for_write(self.model, instance=obj)
+        connection = connections[alias]
+        prepared = self._sql.get(alias)
+        if prepared is None:
+            quote = connection.ops.quote_name
+            sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in self._fields)}) "
+                   f"VALUES ({', '.join(['%s'] * len(self._fields))})")
+            returns = connection.features.can_return_columns_from_insert and meta.pk.db_returning
+            if returns:
+                sql += " " + connection.ops.return_insert_columns([meta.pk])[0]
+            prepared = self._sql[alias] = (sql, returns)
+        sql, returns = prepared
+        signals.pre_save.send(sender=self.model, instance=obj, raw=False, using=alias, update_fields=None)
+        params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in self._fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if meta.pk.db_returning:
+                value = cursor.fetchone()[0] if returns else connection.ops.last_insert_id(
+                    cursor, meta.db_table, meta.pk.column)
+                setattr(obj, meta.pk.attname, value)
+        obj._state.adding, obj._state.db = False, alias
+        signals.post_save.send(sender=self.model, instance=obj, created=True, update_fields=None,
+                               raw=False, using=alias)
         return obj

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from scim_portal.conf import group_model_label
+from scim_portal.models.query import PreparedUpdate
 
 
 def new_scim_id() -> str:
@@ -92,6 +93,21 @@ class ScimResource(models.Model):
         self.version += 1
         self.last_modified = timezone.now()
 
+    #: The columns a SCIM write to an existing resource changes (:meth:`save_changes`).
+    CHANGED_BY_WRITES: tuple[str, ...] = ("external_id", "document", "version", "last_modified", "deleted_at")
+
+    def save_changes(self) -> None:
+        """Store what a SCIM write changes (never the owner, the host row or the id) in one
+        ``UPDATE`` whose SQL is built once: every write to a user or group ends here."""
+        self.fill_keys()
+        prepared = _UPDATES.get(type(self))
+        if prepared is None:
+            prepared = _UPDATES[type(self)] = PreparedUpdate(type(self), self.CHANGED_BY_WRITES)
+        prepared.save(self)
+
+    def fill_keys(self) -> None:
+        """Derive the folded key columns from the values they key."""
+
 
 class ScimUser(ScimResource):
     """The SCIM side of one host user, owned by one integration."""
@@ -120,12 +136,18 @@ class ScimUser(ScimResource):
                          condition=models.Q(deleted_at__isnull=True)),
         ]
 
+    CHANGED_BY_WRITES = (*ScimResource.CHANGED_BY_WRITES, "user_name", "user_name_key", "email_key",
+                         "deactivated_at")
+
     def __str__(self) -> str:
         return self.user_name
 
     def save(self, *args, **kwargs) -> None:
-        self.user_name_key = fold(self.user_name)
+        self.fill_keys()
         super().save(*args, **kwargs)
+
+    def fill_keys(self) -> None:
+        self.user_name_key = fold(self.user_name)
 
 
 class ScimGroup(ScimResource):
@@ -156,9 +178,18 @@ class ScimGroup(ScimResource):
                          condition=models.Q(deleted_at__isnull=True)),
         ]
 
+    CHANGED_BY_WRITES = (*ScimResource.CHANGED_BY_WRITES, "display_name", "display_name_key")
+
     def __str__(self) -> str:
         return self.display_name
 
     def save(self, *args, **kwargs) -> None:
-        self.display_name_key = fold(self.display_name)
+        self.fill_keys()
         super().save(*args, **kwargs)
+
+    def fill_keys(self) -> None:
+        self.display_name_key = fold(self.display_name)
+
+
+#: One prepared UPDATE per resource model (:meth:`ScimResource.save_changes`).
+_UPDATES: dict[type, PreparedUpdate] = {}

@@ -714,8 +714,28 @@ def filter_to_q(
     it mean the same as unqualified ones.  Any problem with the input raises
     :class:`InvalidFilter`; nothing else escapes for any input string.
     """
-    tree = parse_filter(text, max_length=max_length, max_depth=max_depth)
+    return tree_to_q(parse_filter(text, max_length=max_length, max_depth=max_depth), fields,
+                     default_schema=default_schema)
+
+
+def tree_to_q(tree: Filter, fields: FilterMap, *, default_schema: str) -> Q:
+    """:func:`filter_to_q` of a filter already parsed by :func:`parse_filter`."""
     return _Translator(fields, default_schema).q(tree, negated=False)
+
+
+def equality_value(tree: Filter, attribute: str, *, default_schema: str) -> str | None:
+    """The string a filter compares ``attribute`` to when it is exactly ``attribute eq "text"``
+    (the attribute written in any case, with or without ``default_schema``); else ``None``.
+
+    For the lookups an IdP sends before nearly every write (``userName eq "..."``): they can
+    be answered by a unique key without translating the filter.
+    """
+    if not (isinstance(tree, Comparison) and tree.op == "eq" and tree.value is not None
+            and tree.value.type == "string"):
+        return None
+    if _Paths({}, default_schema).key(tree.path.text) != attribute.lower():
+        return None
+    return tree.value.value
 
 
 def sort_lookup(sort_by: str, fields: FilterMap, *, default_schema: str) -> FilterTarget:
