@@ -33,7 +33,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from scim_portal import selfcheck
-from scim_portal.api.views import base_url as api_base_url
+from scim_portal.api.base import base_url as api_base_url
 from scim_portal.conf import app_settings
 from scim_portal.guide import GuideContext, guide_for
 from scim_portal.health import expiring_tokens, health, idp_requests, recent_failures

@@ -81,18 +81,23 @@ class Provisioner:
     """
 
     def __init__(self, context: ScimContext, base_url: str, adapter: ScimAdapter | None = None,
-                 reason: str = "SCIM"):
+                 reason: str = "SCIM", *, announce: bool = True):
         self.context = context
         self.integration = context.integration
         self.adapter = adapter or get_adapter()
         self.reason = reason[:100]
         self.users = UserService(context, base_url, self.adapter)
         self.groups = GroupService(context, base_url, self.adapter)
+        #: Send the signals a write owes once it commits (a task, a shell); ``False`` leaves them
+        #: in :attr:`events` for the caller to send (the API sends them with the request's log row).
+        self.announce = announce
+        self.events: list[signals.Event] = []
 
     @contextmanager
     def transaction(self, conflict: str | None = None) -> Iterator[None]:
         """One write: the history scope and one transaction; with ``conflict``, a unique
         violation inside it is 409 ``uniqueness`` with that detail."""
+        self.events = []  # only the signals of the write that is starting
         with scim_change(self.context, self.reason):
             if conflict is None:
                 with transaction.atomic():
@@ -102,14 +107,18 @@ class Provisioner:
                     yield
 
     def notify(self, signal, **kwargs: Any) -> None:
+        """Owe ``signal`` for this write: sent once it commits, or left in :attr:`events`."""
         if "user" in kwargs:
             kwargs.setdefault("user_id", kwargs["user"].pk)
         if "group" in kwargs:
             kwargs.setdefault("group_id", kwargs["group"].pk)
-        signals.send_after_commit(
-            signal, sender=ScimUser if "scim_user" in kwargs else ScimGroup, integration=self.integration,
-            actor=self.context.actor, request_id=self.context.request_id, **kwargs,
-        )
+        event = signals.Event(signal, ScimUser if "scim_user" in kwargs else ScimGroup, {
+            "integration": self.integration, "actor": self.context.actor,
+            "request_id": self.context.request_id, **kwargs})
+        if self.announce:
+            event.send_after_commit()
+        else:
+            self.events.append(event)
 
     # -- users ---------------------------------------------------------------------
     def create_user(self, body: Any) -> ScimUser:

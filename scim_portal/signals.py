@@ -23,6 +23,7 @@ decide or veto, override an adapter method.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.db import transaction
@@ -93,6 +94,18 @@ group_updated = Signal()  # GroupPayload
 group_deleted = Signal()  # GroupPayload
 group_membership_changed = Signal()  # MembershipPayload
 provisioning_failed = Signal()  # FailurePayload
+
+
+@dataclass(frozen=True)
+class Event:
+    """A signal a SCIM change owes, with its sender and keyword arguments."""
+
+    signal: Signal
+    sender: Any
+    kwargs: dict[str, Any]
+
+    def send_after_commit(self) -> None:
+        send_after_commit(self.signal, self.sender, **self.kwargs)
 
 
 def send_after_commit(signal: Signal, sender: Any, **kwargs: Any) -> None:

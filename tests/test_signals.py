@@ -315,3 +315,56 @@ def test_a_failing_receiver_does_not_fail_the_committed_change(make_integration,
     assert get_user_model().objects.filter(email="alice@example.com").exists()
     assert any("receiver bug" in (r.exc_text or "") or r.exc_info for r in caplog.records
                if r.name == "scim_portal.signals")
+
+
+# -- one place: the request's log row, then its signals ------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_a_requests_signals_follow_its_log_row(make_integration, scim_for):
+    """A receiver can find the log row of the request that made the change (``request_id``):
+    the answer, its log row and its signals are finished in one place, in that order."""
+    scim = scim_for(make_integration())
+    seen: list[tuple[str, bool]] = []
+
+    def check(sender: Any, signal: Signal, request_id: str, **kwargs: Any) -> None:
+        logged = ProvisioningLog.objects.filter(request_id=request_id).first()
+        seen.append((kwargs.get("status") or "change", logged is not None and (
+            logged.user_id == kwargs["user_id"] if "user_id" in kwargs else logged.status >= 400)))
+
+    for signal in (signals.user_provisioned, signals.user_updated, signals.provisioning_failed):
+        signal.connect(check, weak=False)
+    try:
+        user_id = create_user(scim)
+        assert scim.patch(f"Users/{user_id}", patch({"op": "replace", "path": "title", "value": "Boss"})
+                          ).status_code == 200
+        assert scim.post("Users", okta_user()).status_code == 409
+    finally:
+        for signal in (signals.user_provisioned, signals.user_updated, signals.provisioning_failed):
+            signal.disconnect(check)
+    assert seen == [("change", True), ("change", True), (409, True)]
+
+
+def test_a_provisioner_outside_a_view_sends_its_signals_once_it_commits(integration, received,
+                                                                        django_capture_on_commit_callbacks):
+    from scim_portal.context import ScimContext
+    from scim_portal.provisioning import Provisioner
+
+    context = ScimContext(integration=integration, actor=integration.service_account, credential=None,
+                          credential_label="job")
+    with django_capture_on_commit_callbacks(execute=True):
+        scim_user = Provisioner(context, "http://testserver/scim/v2", reason="Nightly import").create_user(
+            okta_user("job@example.com"))
+    assert received.names == ["user_provisioned"]
+    assert received.only("user_provisioned")["scim_user"] == scim_user
+    received.clear()
+    # announce=False (what the API does): the signals owed wait in ``events`` for the caller.
+    quiet = Provisioner(context, "http://testserver/scim/v2", announce=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        quiet.patch_user(str(scim_user.scim_id), patch({"op": "replace", "path": "title", "value": "Boss"}))
+    assert received.names == []
+    assert [(event.signal, event.kwargs["user_id"]) for event in quiet.events] == [
+        (signals.user_updated, scim_user.user_id)]
+    # A write that fails owes nothing, and leaves nothing of an earlier write behind.
+    with pytest.raises(Exception, match="not found"):
+        quiet.patch_user("no-such-id", patch({"op": "replace", "path": "title", "value": "X"}))
+    assert quiet.events == []

@@ -8,10 +8,12 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -32,6 +34,7 @@ from scim_portal.context import ScimContext
 from scim_portal.exceptions import Forbidden, PayloadTooLarge, TooManyRequests
 from scim_portal.models.audit import log_subject
 from scim_portal.models.query import unique_row
+from scim_portal.provisioning import Provisioner
 from scim_portal.resources import parse_scim_id
 
 logger = logging.getLogger("scim_portal.api")
@@ -55,6 +58,15 @@ class HasScimCredential(BasePermission):
         return True
 
 
+@dataclass
+class Result:
+    """What a request did, once its view knows: the resource the log row names, and the
+    signals its change owes (sent by :meth:`ScimView.finish`, after the log row)."""
+
+    resource: Any = None
+    events: list[signals.Event] = field(default_factory=list)
+
+
 class ScimView(APIView):
     authentication_classes = [ScimCredentialAuthentication]
     permission_classes = [HasScimCredential]
@@ -66,8 +78,10 @@ class ScimView(APIView):
     #: POST endpoints that only read (``/.search``) need the read scope only.
     read_only_post = False
 
-    #: Set by views once they know the resource a request touched (for the log).
-    audit_object: Any = None
+    #: Set by views (:meth:`record`) once they know what the request did.
+    result: Result | None = None
+    #: Set once the request's signals were sent (the last resort may finish a request again).
+    announced = False
     resource_type = ""
     #: Set once a request needs no (more) log row: after its row, and for 429s of the refusal limit.
     unlogged = False
@@ -109,6 +123,10 @@ class ScimView(APIView):
         request._request.body  # noqa: B018  (cache the raw body so the log can show it)
         super().initial(request, *args, **kwargs)
 
+    def provisioner(self) -> Provisioner:
+        """The write path of this request: its signals are sent by :meth:`finish`, after the log row."""
+        return Provisioner(self.scim, base_url(self.request), reason=self.change_reason(), announce=False)
+
     def change_reason(self) -> str:
         """What the history of a write made by this request says: ``SCIM PATCH Users/<id>``."""
         return f"SCIM {self.request.method} {self.request.path.rsplit('/v2/', 1)[-1]}"[:100]
@@ -118,26 +136,56 @@ class ScimView(APIView):
         self.finish(request, response, kwargs)
         return response
 
+    def record(self, resource: Any, provisioner: Provisioner | None = None) -> Any:
+        """Note what the request did: ``resource`` (the one the log row names) and, for a write,
+        the signals its ``provisioner`` (built with ``announce=False``) owes.  Returns ``resource``."""
+        self.result = Result(resource, list(provisioner.events) if provisioner is not None else [])
+        return resource
+
     def finish(self, request: Request, response, kwargs: dict[str, Any]) -> None:
-        """Every answer's last step: its ``X-Request-ID`` and its log row."""
+        """Every answer's last step, in one place: its ``X-Request-ID``, its log row, then the
+        signals (the change's, sent once it is committed; ``provisioning_failed`` for an error)."""
         auth = getattr(request, "_auth", None)  # never re-run authentication here
         context = auth if isinstance(auth, ScimContext) else None
         request_id = context.request_id if context else uuid.uuid4().hex
         response["X-Request-ID"] = request_id
-        self.log(request, response, context, request_id, kwargs)
+        entry = self.log(request, response, context, request_id, kwargs)
+        self.announce(response, context, entry)
 
     def log(self, request: Request, response, context: ScimContext | None, request_id: str,
-            kwargs: dict[str, Any]) -> None:
-        """Write the request's log row; a failure to log (the database is down) never fails the answer."""
+            kwargs: dict[str, Any]) -> Any:
+        """Write the request's log row and return it (``None`` when there is none); a failure
+        to log (the database is down) never fails the answer."""
         try:
             if self.unlogged or self.unlogged_read(request, response, context):
-                return
+                return None
             if refused_before_authentication(response, context):
                 RefusalLimit.record(request)
-            self.write_log(request, response, context, request_id, kwargs)
+            entry = self.write_log(request, response, context, request_id, kwargs)
             self.unlogged = True  # one row per request, even if the last resort answers later
+            return entry
         except Exception:
             logger.exception("Could not log SCIM request %s", request_id)
+            return None
+
+    def announce(self, response, context: ScimContext | None, entry: Any) -> None:
+        """Send the signals of the request, once: the committed change's (also when the answer
+        failed afterwards: the change happened), and ``provisioning_failed`` for an error answer
+        to an authenticated request.  Receivers never fail the answer (``send_robust``)."""
+        if self.announced:
+            return
+        self.announced = True
+        for event in self.result.events if self.result is not None else ():
+            event.send_after_commit()
+        if context is not None and response.status_code >= 400:
+            error = answered_body(response)
+            error = error if isinstance(error, dict) else {}
+            signals.send_after_commit(
+                signals.provisioning_failed, sender=type(self), integration=context.integration,
+                actor=context.actor, request_id=context.request_id, status=response.status_code,
+                scim_type=str(error.get("scimType") or ""), detail=str(error.get("detail") or ""),
+                log_entry=entry,
+            )
 
     def unlogged_read(self, request: Request, response, context: ScimContext | None) -> bool:
         """A successful read that ``LOG_READS = "sampled"`` (the default) leaves out of the log:
@@ -153,15 +201,13 @@ class ScimView(APIView):
                 and not context.first_use and app_settings.LOG_READS != "all")
 
     def write_log(self, request: Request, response, context: ScimContext | None, request_id: str,
-                  kwargs: dict[str, Any]) -> None:
-        obj = self.audit_object
+                  kwargs: dict[str, Any]) -> Any:
+        obj = self.result.resource if self.result is not None else None
         key = parse_scim_id(kwargs.get("scim_id") or "")
         if obj is None and context is not None and self.resource_type == "User" and key:
             # A failed change to a known user: name that user, so the log links to them.
             obj = unique_row(context.integration.scim_users.filter(scim_id=key))
-        body = getattr(response, "data", None)
-        if body is None and response.get("Content-Type", "").startswith("application/scim+json"):
-            body = json.loads(response.content)  # a last-resort answer: a small error document
+        body = answered_body(response)
         text = None
         if isinstance(body, (dict, list)) and hasattr(response, "render"):
             # Rendered once, here: the log reads the JSON that is sent instead of encoding it again.
@@ -193,12 +239,7 @@ class ScimView(APIView):
             response_text=text,
             **log_subject(obj, request_body),
         )
-        if context is not None and response.status_code >= 400:
-            signals.send_after_commit(
-                signals.provisioning_failed, sender=type(self), integration=context.integration,
-                actor=context.actor, request_id=request_id, status=response.status_code,
-                scim_type=scim_type, detail=detail, log_entry=entry,
-            )
+        return entry
 
     def check_refusals(self, request: Request) -> None:
         """429 before any work for an address whose refused requests reached
@@ -227,6 +268,22 @@ class ScimView(APIView):
     def body(self) -> object:
         """The parsed JSON body (any JSON value; the resource layer validates its shape)."""
         return self.request.data
+
+
+def base_url(request: Request) -> str:
+    """The SCIM base URL, without a trailing slash: ``BASE_URL`` when set, else this request's."""
+    configured = app_settings.BASE_URL
+    if configured:
+        return configured.rstrip("/")
+    return request.build_absolute_uri(reverse("scim_portal:root")).rstrip("/")
+
+
+def answered_body(response: HttpResponse) -> Any:
+    """The JSON document of an answer: the view's data, or a last-resort answer's small error document."""
+    body = getattr(response, "data", None)
+    if body is None and response.get("Content-Type", "").startswith("application/scim+json"):
+        body = json.loads(response.content)
+    return body
 
 
 def refused_before_authentication(response: HttpResponse, context: ScimContext | None) -> bool:

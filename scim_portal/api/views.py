@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from scim_portal.api.base import ScimView
+from scim_portal.api.base import ScimView, base_url
 from scim_portal.conf import app_settings
 from scim_portal.exceptions import (
     BadRequest,
@@ -20,18 +19,9 @@ from scim_portal.exceptions import (
     NotFound,
     NotImplementedByServer,
 )
-from scim_portal.provisioning import Provisioner
 from scim_portal.resources import GroupService, Query, ResourceService, UserService
 from scim_portal.scim import codec, discovery, urns
 from scim_portal.scim.filters import parse_attribute_list
-
-
-def base_url(request: Request) -> str:
-    configured = app_settings.BASE_URL
-    if configured:
-        return configured.rstrip("/")
-    return request.build_absolute_uri(reverse("scim_portal:root")).rstrip("/")
-
 
 #: Paging numbers above this are clamped to it (databases refuse larger offsets).
 MAX_PAGING_NUMBER = 2**31 - 1
@@ -136,21 +126,18 @@ class UsersView(ResourceListView):
     resource_type = "User"
 
     def post(self, request: Request) -> Response:
-        provisioner = Provisioner(self.scim, base_url(request), reason=self.change_reason())
+        provisioner = self.provisioner()
         body = self.scim.dialect.prepare_resource(request.data, codec.user_resource_type())
-        scim_user = self.audit_object = provisioner.create_user(body)
+        scim_user = self.record(provisioner.create_user(body), provisioner)
         return resource_response(provisioner.users, scim_user, request, status=201)
 
 
 class UserView(ScimView):
     resource_type = "User"
 
-    def provisioner(self) -> Provisioner:
-        return Provisioner(self.scim, base_url(self.request), reason=self.change_reason())
-
     def get(self, request: Request, scim_id: str) -> Response:
         service = UserService(self.scim, base_url(request))
-        obj = self.audit_object = service.get(scim_id)
+        obj = self.record(service.get(scim_id))
         response = resource_response(service, obj, request)
         if request.META.get("HTTP_IF_NONE_MATCH") == obj.etag:
             return Response(status=304, headers={"ETag": obj.etag})
@@ -159,17 +146,18 @@ class UserView(ScimView):
     def put(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
         body = self.scim.dialect.prepare_resource(request.data, codec.user_resource_type())
-        obj = self.audit_object = provisioner.replace_user(scim_id, body, if_match(request))
+        obj = self.record(provisioner.replace_user(scim_id, body, if_match(request)), provisioner)
         return resource_response(provisioner.users, obj, request)
 
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
         body = self.scim.dialect.prepare_patch(request.data, codec.user_resource_type())
-        obj = self.audit_object = provisioner.patch_user(scim_id, body, if_match(request))
+        obj = self.record(provisioner.patch_user(scim_id, body, if_match(request)), provisioner)
         return patch_response(provisioner.users, obj, request, self.scim.dialect.user_patch_status)
 
     def delete(self, request: Request, scim_id: str) -> Response:
-        self.audit_object = self.provisioner().delete_user(scim_id, if_match(request))
+        provisioner = self.provisioner()
+        self.record(provisioner.delete_user(scim_id, if_match(request)), provisioner)
         return Response(status=204)
 
 
@@ -178,37 +166,35 @@ class GroupsView(ResourceListView):
     resource_type = "Group"
 
     def post(self, request: Request) -> Response:
-        provisioner = Provisioner(self.scim, base_url(request), reason=self.change_reason())
+        provisioner = self.provisioner()
         body = self.scim.dialect.prepare_resource(request.data, codec.group_resource_type())
-        scim_group = self.audit_object = provisioner.create_group(body)
+        scim_group = self.record(provisioner.create_group(body), provisioner)
         return resource_response(provisioner.groups, scim_group, request, status=201)
 
 
 class GroupView(ScimView):
     resource_type = "Group"
 
-    def provisioner(self) -> Provisioner:
-        return Provisioner(self.scim, base_url(self.request), reason=self.change_reason())
-
     def get(self, request: Request, scim_id: str) -> Response:
         service = GroupService(self.scim, base_url(request))
-        obj = self.audit_object = service.get(scim_id)
+        obj = self.record(service.get(scim_id))
         return resource_response(service, obj, request)
 
     def put(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
         body = self.scim.dialect.prepare_resource(request.data, codec.group_resource_type())
-        obj = self.audit_object = provisioner.replace_group(scim_id, body, if_match(request))
+        obj = self.record(provisioner.replace_group(scim_id, body, if_match(request)), provisioner)
         return resource_response(provisioner.groups, obj, request)
 
     def patch(self, request: Request, scim_id: str) -> Response:
         provisioner = self.provisioner()
         body = self.scim.dialect.prepare_patch(request.data, codec.group_resource_type())
-        obj = self.audit_object = provisioner.patch_group(scim_id, body, if_match(request))
+        obj = self.record(provisioner.patch_group(scim_id, body, if_match(request)), provisioner)
         return patch_response(provisioner.groups, obj, request, self.scim.dialect.group_patch_status)
 
     def delete(self, request: Request, scim_id: str) -> Response:
-        self.audit_object = self.provisioner().delete_group(scim_id, if_match(request))
+        provisioner = self.provisioner()
+        self.record(provisioner.delete_group(scim_id, if_match(request)), provisioner)
         return Response(status=204)
 
 
