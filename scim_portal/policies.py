@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from scim_portal.exceptions import Forbidden, InvalidValue, Mutability, Uniqueness
 from scim_portal.mapping import AttributePath
 from scim_portal.models import GroupRule, Integration, ScimUser, UniqueIdentifier, UnknownAttributes
+from scim_portal.models.query import PreparedRows
 from scim_portal.models.resources import fold
 
 #: Attributes an allow-list can never exclude: without them there is no identity.
@@ -200,21 +201,29 @@ class GroupPolicy:
         return bool(self.rules or integration.default_grant)
 
 
-def group_policy(integration: Integration) -> GroupPolicy:
-    """The integration's default groups and group rules, read in one query (a ``UNION ALL``)."""
+def _group_policy_rows(integration_id: int):
     # Every column is an annotation, in the same order on both sides of the union.
     defaults = (
-        Integration.default_groups.through.objects.filter(integration_id=integration.pk)
+        Integration.default_groups.through.objects.filter(integration_id=integration_id)
         .annotate(kind=Value(0), host_group=F("group_id"), grant_key=Value(""), rank=Value(0), rule=Value(0))
         .values_list("kind", "host_group", "grant_key", "rank", "rule")
     )
     rules = (
-        GroupRule.objects.filter(integration_id=integration.pk).order_by()
+        GroupRule.objects.filter(integration_id=integration_id).order_by()
         .annotate(kind=Value(1), host_group=F("group__group_id"), grant_key=F("grant"), rank=F("priority"),
                   rule=F("pk"))
         .values_list("kind", "host_group", "grant_key", "rank", "rule")
     )
-    rows = list(defaults.order_by().union(rules, all=True))
+    return defaults.order_by().union(rules, all=True)
+
+
+#: The group policy's query, its SQL built once (every create reads it).
+GROUP_POLICY_ROWS = PreparedRows(_group_policy_rows, kinds=(int,))
+
+
+def group_policy(integration: Integration) -> GroupPolicy:
+    """The integration's default groups and group rules, read in one query (a ``UNION ALL``)."""
+    rows = GROUP_POLICY_ROWS.rows(integration.pk)
     ranked = sorted((rank, rule, group, grant) for kind, group, grant, rank, rule in rows if kind == 1)
     return GroupPolicy(
         default_group_ids=[group for kind, group, *_rest in rows if kind == 0],

@@ -26,7 +26,7 @@ from scim_portal.exceptions import InvalidValue, PreconditionFailed, Uniqueness
 from scim_portal.history import scim_change
 from scim_portal.mapping import EMAILS, primary_value
 from scim_portal.models import Deprovisioning, ScimGroup, ScimUser
-from scim_portal.models.query import unique_row
+from scim_portal.models.query import PreparedLookup, unique_row
 from scim_portal.models.resources import fold
 from scim_portal.resources import (
     GroupService,
@@ -39,6 +39,9 @@ from scim_portal.scim import codec
 
 #: Ids per ``IN (...)`` list or insert batch (SQLite allows 32766 bound parameters).
 CHUNK = 10_000
+
+#: The SCIM identity holding a folded userName, in any integration, locked (SQL built once).
+USER_NAME_TAKEN = PreparedLookup(lambda key: ScimUser.objects.select_for_update().filter(user_name_key=key))
 
 #: Keys of a canonical resource that live in columns, not in the stored document.
 COLUMN_KEYS = frozenset({"schemas", "id", "meta", "externalId"})
@@ -130,9 +133,7 @@ class Provisioner:
         detail = _("A user with userName %s already exists.") % document.get("userName")
         with self.transaction(conflict=detail):
             # Not joined to the host user: only a revived account (rare) reads it.
-            existing = unique_row(
-                ScimUser.objects.select_for_update().filter(user_name_key=fold(document["userName"]))
-            )
+            existing = USER_NAME_TAKEN.get(fold(document["userName"]))
             if existing is not None:
                 return self.revive_user(existing, incoming.password, document, detail)
             policies.check_unique_email(self.integration, document, None)

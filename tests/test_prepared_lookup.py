@@ -52,7 +52,7 @@ def test_a_revoked_token_is_refused_on_the_next_request(scim, token):
 
 def test_a_queryset_that_does_not_use_its_value_once_is_refused(integration):
     lookup = PreparedLookup(lambda digest: ScimToken.objects.filter(prefix="x"))
-    with pytest.raises(ValueError, match="each of its values exactly once"):
+    with pytest.raises(ValueError, match="must use each of its values"):
         lookup.get("anything")
 
 
@@ -205,3 +205,32 @@ def test_an_adapter_scope_applies_to_the_user_name_lookup(scim, integration, set
     settings.SCIM_PORTAL = {"ADAPTER": "tests.test_prepared_lookup.StaffOnlyAdapter"}
     assert scim.get('Users?filter=userName eq "staff0@example.com"').json_body["totalResults"] == 1
     assert scim.get('Users?filter=userName eq "temp0@example.com"').json_body["totalResults"] == 0
+
+
+def test_a_create_builds_no_select_and_reads_the_group_policy_anew(scim, integration, monkeypatch):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from scim_portal.models import Integration
+
+    def user(name: str) -> dict:
+        return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
+                "emails": [{"value": name, "primary": True}]}
+
+    assert scim.post("Users", user("first@example.com")).status_code == 201  # built here, if not before
+    staff = Group.objects.create(name="staff")
+    integration.default_groups.add(staff)
+    built = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **kw: built.append(self.query.model) or original(
+        self, *a, **kw))
+    response = scim.post("Users", user("second@example.com"))
+    assert response.status_code == 201
+    assert list(get_user_model().objects.get(email="second@example.com").groups.all()) == [staff]
+    # The userName check, the group policy (a UNION of default groups and group rules): SQL built before.
+    assert ScimUser not in built and Integration.default_groups.through not in built
+    integration.default_groups.remove(staff)
+    assert scim.post("Users", user("third@example.com")).status_code == 201
+    assert not get_user_model().objects.get(email="third@example.com").groups.exists()  # read anew
+    # A userName already taken (in any case) is still a conflict.
+    assert scim.post("Users", user("FIRST@example.com")).status_code == 409

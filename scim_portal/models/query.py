@@ -69,6 +69,49 @@ class PreparedLookup:
         self._model = None
 
 
+class PreparedRows:
+    """Every row of a ``values_list`` query (a ``UNION`` too), its SQL built once per database.
+
+    As :class:`PreparedLookup`, for a query that returns several rows of plain values
+    (the integration's group policy, read by every create): ``build(*values)`` may use a
+    value more than once (each side of a union filters on it); the rows come back as
+    tuples, through the ORM's converters.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[Any]], kinds: tuple[type, ...] = (str,)) -> None:
+        self.build = build
+        self.markers = tuple(_marker(kind, i) for i, kind in enumerate(kinds))
+        self._compiled: dict[str, tuple[Any, str, list[Any], list[tuple[int, int]]]] = {}
+        self._model: Any = None
+
+    def rows(self, *values: Any) -> list[tuple[Any, ...]]:
+        if self._model is None:
+            self._model = self.build(*self.markers).model
+        alias = router.db_for_read(self._model)
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            compiler = self.build(*self.markers).query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
+            compiled = self._compiled[alias] = (compiler, sql, list(params), _slots(list(params), self.markers))
+        compiler, sql, template, slots = compiled
+        params = list(template)
+        for position, index in slots:
+            params[position] = values[index]
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [tuple(row) for row in compiler.results_iter([rows])] if rows else []
+
+
+def _slots(params: list[Any], markers: tuple[Any, ...]) -> list[tuple[int, int]]:
+    """Where each marker stands in the parameters: (position, index of the value)."""
+    slots = [(position, markers.index(param)) for position, param in enumerate(params)
+             if isinstance(param, (str, int)) and param in markers]
+    if {index for _position, index in slots} != set(range(len(markers))):
+        raise ValueError("A prepared query must use each of its values.")
+    return slots
+
+
 class _Compiled:
     def __init__(self, queryset: QuerySet[Any], alias: str, markers: tuple[Any, ...]) -> None:
         self.alias = alias
@@ -76,7 +119,7 @@ class _Compiled:
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
         if any(self.params.count(marker) != 1 for marker in markers):
-            raise ValueError("A PreparedLookup's queryset must use each of its values exactly once.")
+            raise ValueError("A prepared query must use each of its values, once.")
         self.slots = [self.params.index(marker) for marker in markers]
         klass_info = self.compiler.klass_info
         self.model = klass_info["model"]
