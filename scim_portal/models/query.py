@@ -8,6 +8,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import QuerySet, signals
 from django.db.models.query import get_related_populators
+from django.db.models.sql import InsertQuery
 
 
 def unique_row(queryset: QuerySet[Any]) -> Any:
@@ -203,12 +204,13 @@ class PreparedInsert:
         connection = connections[alias]
         prepared = self._sql.get(alias)
         if prepared is None:
-            quote = connection.ops.quote_name
-            sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in self._fields)}) "
-                   f"VALUES ({', '.join(['%s'] * len(self._fields))})")
-            returns = connection.features.can_return_columns_from_insert and meta.pk.db_returning
-            if returns:
-                sql += " " + connection.ops.return_insert_columns([meta.pk])[0]
+            # The ORM's own INSERT (and RETURNING clause, where the database has one) of this row.
+            query = InsertQuery(self.model)
+            query.insert_values(self._fields, [obj])
+            compiler = query.get_compiler(using=alias)
+            compiler.returning_fields = [meta.pk] if meta.pk.db_returning else None
+            ((sql, _params),) = compiler.as_sql()
+            returns = bool(compiler.returning_fields) and connection.features.can_return_columns_from_insert
             prepared = self._sql[alias] = (sql, returns)
         sql, returns = prepared
         signals.pre_save.send(sender=self.model, instance=obj, raw=False, using=alias, update_fields=None)
