@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 from django.db.models import signals
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -211,7 +211,7 @@ def test_a_create_builds_no_select_and_reads_the_group_policy_anew(scim, integra
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from scim_portal.models import Integration
+    from scim_portal.models import Integration, ProvisioningLog
 
     def user(name: str) -> dict:
         return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
@@ -220,15 +220,19 @@ def test_a_create_builds_no_select_and_reads_the_group_policy_anew(scim, integra
     assert scim.post("Users", user("first@example.com")).status_code == 201  # built here, if not before
     staff = Group.objects.create(name="staff")
     integration.default_groups.add(staff)
-    built = []
-    original = SQLCompiler.as_sql
+    built, inserts = [], []
+    original, original_insert = SQLCompiler.as_sql, SQLInsertCompiler.as_sql
     monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **kw: built.append(self.query.model) or original(
         self, *a, **kw))
+    monkeypatch.setattr(SQLInsertCompiler, "as_sql", lambda self, *a, **kw: inserts.append(
+        self.query.model) or original_insert(self, *a, **kw))
     response = scim.post("Users", user("second@example.com"))
     assert response.status_code == 201
     assert list(get_user_model().objects.get(email="second@example.com").groups.all()) == [staff]
-    # The userName check, the group policy (a UNION of default groups and group rules): SQL built before.
+    # The userName check, the group policy (a UNION of default groups and group rules), the SCIM
+    # identity's and the log row's INSERT: SQL built before (the host user's is the host's save()).
     assert ScimUser not in built and Integration.default_groups.through not in built
+    assert ScimUser not in inserts and ProvisioningLog not in inserts and get_user_model() in inserts
     integration.default_groups.remove(staff)
     assert scim.post("Users", user("third@example.com")).status_code == 201
     assert not get_user_model().objects.get(email="third@example.com").groups.exists()  # read anew

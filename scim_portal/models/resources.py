@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from scim_portal.conf import group_model_label
-from scim_portal.models.query import PreparedUpdate
+from scim_portal.models.query import PreparedInsert, PreparedUpdate
 
 
 def new_scim_id() -> str:
@@ -104,6 +104,14 @@ class ScimResource(models.Model):
         if prepared is None:
             prepared = _UPDATES[type(self)] = PreparedUpdate(type(self), self.CHANGED_BY_WRITES)
         prepared.save(self)
+
+    def insert(self) -> None:
+        """Store a new resource in one ``INSERT`` whose SQL is built once: every SCIM create ends here."""
+        self.fill_keys()
+        prepared = _INSERTS.get(type(self))
+        if prepared is None:
+            prepared = _INSERTS[type(self)] = PreparedInsert(type(self))
+        prepared.insert(self)
 
     def fill_keys(self) -> None:
         """Derive the folded key columns from the values they key."""
@@ -191,5 +199,6 @@ class ScimGroup(ScimResource):
         self.display_name_key = fold(self.display_name)
 
 
-#: One prepared UPDATE per resource model (:meth:`ScimResource.save_changes`).
+#: One prepared UPDATE and INSERT per resource model (:meth:`ScimResource.save_changes`, :meth:`~ScimResource.insert`).
 _UPDATES: dict[type, PreparedUpdate] = {}
+_INSERTS: dict[type, PreparedInsert] = {}
