@@ -51,9 +51,10 @@ def parse_scim_id(value: Any) -> str | None:
 
     A UUID (what we issue) in any spelling Python reads becomes its canonical
     text; any other non-empty string is an id kept from an earlier service
-    provider (see docs/migrating-from-django-scim2.md) and is compared as is.
+    provider (see docs/migrating-from-django-scim2.md) and is compared as is.  No stored
+    id holds a NUL character (PostgreSQL refuses one in any text, as a query parameter too).
     """
-    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
         return None
     try:
         return str(uuid.UUID(value))

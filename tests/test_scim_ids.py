@@ -52,6 +52,25 @@ def test_parse_scim_id():
     assert parse_scim_id(issued.hex) == str(issued)
     assert parse_scim_id("42") == "42"
     assert parse_scim_id("") is None and parse_scim_id("x" * 255) is None and parse_scim_id(None) is None
+    assert parse_scim_id("4\x002") is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("resource", ["Users", "Groups"])
+def test_an_id_with_a_nul_character_is_not_found_on_every_database(scim, resource):
+    """PostgreSQL refuses NUL in a query parameter: such an id (``%00`` in the path, or a
+    member value) is one no resource has, never a database error."""
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "replace", "value": {"active": False}}]}
+    for response in (scim.get(f"{resource}/a%00b"), scim.patch(f"{resource}/a%00b", patch),
+                     scim.delete(f"{resource}/a%00b")):
+        assert response.status_code == 404, response.json_body
+        assert response.json_body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    group = scim.post("Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"})
+    add = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+           "Operations": [{"op": "add", "path": "members", "value": [{"value": "a\u0000b"}]}]}
+    response = scim.patch(f"Groups/{group.json_body['id']}", add)
+    assert response.status_code < 500, response.json_body
 
 
 @pytest.fixture
