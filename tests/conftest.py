@@ -146,25 +146,33 @@ def entra(make_integration, scim_for) -> ScimClient:
     return scim_for(make_integration(IdentityProvider.ENTRA))
 
 
-def parallel_posts(token: str, bodies: list[dict[str, Any]], path: str = "Users") -> list[int]:
-    """POST each body from its own thread and database connection, all released at once."""
-    barrier = threading.Barrier(len(bodies))
-    statuses = [0] * len(bodies)
+def at_once(token: str, requests: list[Callable[[ScimClient], Any]]) -> list[Any]:
+    """Run each request (a function of a SCIM client) from its own thread, client and database
+    connection, all released at once by a barrier; their answers, in order (``None`` for one
+    that raised)."""
+    barrier = threading.Barrier(len(requests))
+    answers: list[Any] = [None] * len(requests)
 
     def worker(i: int) -> None:
         client = ScimClient(token)
         barrier.wait()
         try:
-            statuses[i] = client.post(path, bodies[i]).status_code
+            answers[i] = requests[i](client)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(bodies))]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(requests))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    return statuses
+    return answers
+
+
+def parallel_posts(token: str, bodies: list[dict[str, Any]], path: str = "Users") -> list[int]:
+    """POST each body at once (:func:`at_once`); the statuses, 0 for a request that raised."""
+    answers = at_once(token, [lambda client, body=body: client.post(path, body) for body in bodies])
+    return [getattr(answer, "status_code", 0) for answer in answers]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ SCIM requests in Okta's and Entra's shapes, checked in the database."""
 from __future__ import annotations
 
 import datetime
-import threading
 import uuid
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
@@ -32,7 +31,7 @@ from scim_portal.models import (
     UniqueIdentifier,
     UnknownAttributes,
 )
-from tests.conftest import ScimClient, parallel_posts
+from tests.conftest import ScimClient, at_once, parallel_posts
 
 pytestmark = pytest.mark.django_db
 
@@ -871,22 +870,9 @@ def test_parallel_reactivations_at_the_seat_limit_never_exceed_it(make_integrati
         setup.patch(f"Users/{leaver.scim_id}", okta_active(False))
     for i in range(WORKERS - 1):
         created(setup.post("Users", okta_user(f"new{i}@example.com")))
-    barrier = threading.Barrier(WORKERS)
-    statuses = [0] * WORKERS
-
-    def worker(i: int) -> None:
-        client = ScimClient(token)
-        barrier.wait()
-        try:
-            statuses[i] = client.patch(f"Users/{leavers[i].scim_id}", okta_active(True)).status_code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = at_once(token, [lambda client, leaver=leaver: client.patch(f"Users/{leaver.scim_id}", okta_active(True))
+                              for leaver in leavers])
+    statuses = [getattr(answer, "status_code", 0) for answer in answers]
     assert sorted(statuses) == [200] + [403] * (WORKERS - 1)
     assert active_seats(integration) == WORKERS
     assert get_user_model().objects.filter(email__startswith="l", is_active=True).count() == 1

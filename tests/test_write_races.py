@@ -18,14 +18,13 @@ Writes to one user are serialised by a row lock, so the invariant is:
 from __future__ import annotations
 
 import random
-import threading
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, connections
+from django.db import connection
 
 from scim_portal.models import DeprovisioningBrake, ScimUser
-from tests.conftest import ScimClient
+from tests.conftest import at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -45,26 +44,10 @@ def toggle(active: bool) -> dict:
     return {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": active}}]}
 
 
-def parallel_patches(token: str, path: str, wanted: list[bool]) -> list[tuple[int, dict | None]]:
-    """PATCH each wanted state from its own thread and database connection, released at once."""
-    barrier = threading.Barrier(len(wanted))
-    answers: list[tuple[int, dict | None]] = [(0, None)] * len(wanted)
-
-    def worker(i: int) -> None:
-        client = ScimClient(token)
-        barrier.wait()
-        try:
-            response = client.patch(path, toggle(wanted[i]))
-            answers[i] = (response.status_code, response.json_body)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(wanted))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return answers
+def parallel_patches(token: str, path: str, bodies: list[dict]) -> list[tuple[int, dict | None]]:
+    """PATCH each body at once (:func:`tests.conftest.at_once`): (status, body) of each answer."""
+    answers = at_once(token, [lambda client, body=body: client.patch(path, body) for body in bodies])
+    return [(answer.status_code, answer.json_body) if answer is not None else (0, None) for answer in answers]
 
 
 def version_of(body: dict) -> int:
@@ -110,7 +93,7 @@ def test_concurrent_active_toggles_are_never_lost(token, scim, integration):
     for round_no in range(ROUNDS):
         wanted = [i % 2 == 0 for i in range(WORKERS)]
         rng.shuffle(wanted)
-        answers = parallel_patches(token, path, wanted)
+        answers = parallel_patches(token, path, [toggle(active) for active in wanted])
         stored = scim.get(path).json_body
         problems = inconsistencies(wanted, answers, stored, user)
         if problems:
@@ -130,26 +113,9 @@ def test_concurrent_renames_each_read_what_the_one_before_stored(token, scim, in
     path = f"Users/{created.json_body['id']}"
     start = version_of(created.json_body)
     for round_no in range(5):
-        barrier = threading.Barrier(WORKERS)
-        answers: list[dict | None] = [None] * WORKERS
-
-        def worker(i: int, round_no: int = round_no, barrier: threading.Barrier = barrier,
-                   answers: list = answers) -> None:
-            client = ScimClient(token)
-            barrier.wait()
-            try:
-                body = {"schemas": [PATCH_OP], "Operations": [
-                    {"op": "replace", "path": "name.givenName", "value": f"Name{round_no}-{i}"}]}
-                response = client.patch(path, body)
-                answers[i] = response.json_body if response.status_code == 200 else None
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(WORKERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        bodies = [{"schemas": [PATCH_OP], "Operations": [
+            {"op": "replace", "path": "name.givenName", "value": f"Name{round_no}-{i}"}]} for i in range(WORKERS)]
+        answers = [body if status == 200 else None for status, body in parallel_patches(token, path, bodies)]
         assert all(answers), "every write is answered 200"
         versions = sorted(version_of(body) for body in answers)
         assert versions == list(range(start + 1, start + WORKERS + 1)), versions
