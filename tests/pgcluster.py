@@ -120,3 +120,24 @@ if __name__ == "__main__":  # manual use: python tests/pgcluster.py
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
+
+
+#: What docs/install.md sets on SQLite: writers queue for the lock instead of failing with
+#: "database is locked" (Django 5.1+).
+SQLITE_AS_DOCUMENTED = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+
+
+def database_settings(default: str = "sqlite", sqlite_options: dict[str, object] | None = None) -> dict[str, object]:
+    """``DATABASES`` of a test settings module: a throwaway cluster started here when
+    ``SCIM_PORTAL_TEST_DB`` (else ``default``) is ``postgres``, else SQLite in memory (a file
+    when ``SCIM_PORTAL_SQLITE_TEST_NAME`` is set) with ``sqlite_options``."""
+    if os.environ.get("SCIM_PORTAL_TEST_DB", default) == "postgres":
+        return {"default": start_cluster().django_database()}
+    sqlite: dict[str, object] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        "TEST": {"NAME": os.environ.get("SCIM_PORTAL_SQLITE_TEST_NAME", "")},
+    }
+    if sqlite_options:
+        sqlite["OPTIONS"] = sqlite_options
+    return {"default": sqlite}
