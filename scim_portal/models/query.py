@@ -28,7 +28,37 @@ def _marker(kind: type, position: int) -> Any:
     return f"\x1fscim-portal-lookup-value-{position}\x1f"
 
 
-class PreparedLookup:
+class _Prepared:
+    """A query whose SQL the ORM builds once per database, with markers in place of its values.
+
+    ``build(*values)`` returns the queryset (unordered); ``kinds`` gives each value's type
+    (``str`` or ``int``), one per argument of ``build``; a value may be used more than once.
+    A queryset for update (``select_for_update``) is routed as a write.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[Any]], kinds: tuple[type, ...] = (str,)) -> None:
+        self.build = build
+        self.markers = tuple(_marker(kind, i) for i, kind in enumerate(kinds))
+        self._compiled: dict[str, Any] = {}
+        self._model: Any = None
+        self._for_write = False
+
+    def _prepared(self) -> tuple[str, Any]:
+        """The database alias of this call, and what :meth:`_compile` built for it."""
+        if self._model is None:
+            queryset = self.build(*self.markers)
+            self._model, self._for_write = queryset.model, queryset._for_write
+        alias = (router.db_for_write if self._for_write else router.db_for_read)(self._model)
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            compiled = self._compiled[alias] = self._compile(self.build(*self.markers), alias)
+        return alias, compiled
+
+    def _compile(self, queryset: QuerySet[Any], alias: str) -> Any:
+        raise NotImplementedError
+
+
+class PreparedLookup(_Prepared):
     """A lookup of one row by a few values, whose SQL the ORM builds once per database.
 
     For the queries every SCIM request runs (the credential and its integration; the
@@ -37,71 +67,37 @@ class PreparedLookup:
     database spends answering it.  Here the ORM builds the query once, with markers in
     place of the values; each call runs the same SQL with its own values and turns the
     row into instances with the ORM's own converters and ``select_related``
-    populators, as a queryset would.
-
-    ``build(*values)`` returns the queryset (filtered on each value once, unordered);
-    ``kinds`` gives each value's type (``str`` or ``int``), one per argument of ``build``.
-    A queryset for update (``select_for_update``) is routed as a write and must run
-    inside a transaction, as the ORM requires.
+    populators, as a queryset would.  A locking lookup must run inside a transaction,
+    as the ORM requires.
     """
 
-    def __init__(self, build: Callable[..., QuerySet[Any]], kinds: tuple[type, ...] = (str,)) -> None:
-        self.build = build
-        self.markers = tuple(_marker(kind, i) for i, kind in enumerate(kinds))
-        self._compiled: dict[str, _Compiled] = {}
-        self._model: Any = None
-        self._for_write = False
-
     def get(self, *values: Any) -> Any:
-        if self._model is None:
-            queryset = self.build(*self.markers)
-            self._model, self._for_write = queryset.model, queryset._for_write
-        route = router.db_for_write if self._for_write else router.db_for_read
-        alias = route(self._model)
-        compiled = self._compiled.get(alias)
-        if compiled is None:
-            queryset = self.build(*self.markers).order_by()[:1]
-            compiled = self._compiled[alias] = _Compiled(queryset, alias, self.markers)
+        _alias, compiled = self._prepared()
         return compiled.fetch(values)
 
-    def clear(self) -> None:
-        """Forget the built SQL (after the models or the databases changed, as in tests)."""
-        self._compiled.clear()
-        self._model = None
+    def _compile(self, queryset: QuerySet[Any], alias: str) -> _Compiled:
+        return _Compiled(queryset.order_by()[:1], alias, self.markers)
 
 
-class PreparedRows:
+class PreparedRows(_Prepared):
     """Every row of a ``values_list`` query (a ``UNION`` too), its SQL built once per database.
 
     As :class:`PreparedLookup`, for a query that returns several rows of plain values
-    (the integration's group policy, read by every create): ``build(*values)`` may use a
-    value more than once (each side of a union filters on it); the rows come back as
-    tuples, through the ORM's converters.
+    (the integration's group policy, read by every create; each side of its union
+    filters on the same value); the rows come back as tuples, through the ORM's converters.
     """
 
-    def __init__(self, build: Callable[..., QuerySet[Any]], kinds: tuple[type, ...] = (str,)) -> None:
-        self.build = build
-        self.markers = tuple(_marker(kind, i) for i, kind in enumerate(kinds))
-        self._compiled: dict[str, tuple[Any, str, list[Any], list[tuple[int, int]]]] = {}
-        self._model: Any = None
-
     def rows(self, *values: Any) -> list[tuple[Any, ...]]:
-        if self._model is None:
-            self._model = self.build(*self.markers).model
-        alias = router.db_for_read(self._model)
-        compiled = self._compiled.get(alias)
-        if compiled is None:
-            compiler = self.build(*self.markers).query.get_compiler(using=alias)
-            sql, params = compiler.as_sql()
-            compiled = self._compiled[alias] = (compiler, sql, list(params), _slots(list(params), self.markers))
-        compiler, sql, template, slots = compiled
-        params = list(template)
-        for position, index in slots:
-            params[position] = values[index]
+        alias, (compiler, sql, template, slots) = self._prepared()
         with connections[alias].cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, _bind(template, slots, values))
             rows = cursor.fetchall()
         return [tuple(row) for row in compiler.results_iter([rows])] if rows else []
+
+    def _compile(self, queryset: QuerySet[Any], alias: str) -> tuple[Any, str, list[Any], list[tuple[int, int]]]:
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        return compiler, sql, list(params), _slots(list(params), self.markers)
 
 
 def _slots(params: list[Any], markers: tuple[Any, ...]) -> list[tuple[int, int]]:
@@ -113,15 +109,21 @@ def _slots(params: list[Any], markers: tuple[Any, ...]) -> list[tuple[int, int]]
     return slots
 
 
+def _bind(template: list[Any], slots: list[tuple[int, int]], values: tuple[Any, ...]) -> list[Any]:
+    """The parameters of one call: the built ones, with this call's values for the markers."""
+    params = list(template)
+    for position, index in slots:
+        params[position] = values[index]
+    return params
+
+
 class _Compiled:
     def __init__(self, queryset: QuerySet[Any], alias: str, markers: tuple[Any, ...]) -> None:
         self.alias = alias
         self.compiler = queryset.query.get_compiler(using=alias)
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
-        if any(self.params.count(marker) != 1 for marker in markers):
-            raise ValueError("A prepared query must use each of its values, once.")
-        self.slots = [self.params.index(marker) for marker in markers]
+        self.slots = _slots(self.params, markers)
         klass_info = self.compiler.klass_info
         self.model = klass_info["model"]
         fields = klass_info["select_fields"]
@@ -131,11 +133,8 @@ class _Compiled:
         self.populators = get_related_populators(klass_info, select, alias)
 
     def fetch(self, values: tuple[Any, ...]) -> Any:
-        params = list(self.params)
-        for slot, value in zip(self.slots, values, strict=True):
-            params[slot] = value
         with connections[self.alias].cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, _bind(self.params, self.slots, values))
             row = cursor.fetchone()
         if row is None:
             return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -78,12 +78,25 @@ class ScimResource(models.Model):
     class Meta:
         abstract = True
 
+    #: The UPDATE and INSERT of :meth:`save_changes` and :meth:`insert`, one per concrete model.
+    prepared_update: ClassVar[PreparedUpdate]
+    prepared_insert: ClassVar[PreparedInsert]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.prepared_update = PreparedUpdate(cls, cls.CHANGED_BY_WRITES)
+        cls.prepared_insert = PreparedInsert(cls)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Rows loaded from the database arrive positionally (Model.from_db); leave them be.
         if not args and "last_modified" not in kwargs:
             # A new resource was last modified when it was created, to the microsecond.
             self.last_modified = self.created
+
+    def save(self, *args, **kwargs) -> None:
+        self.fill_keys()
+        super().save(*args, **kwargs)
 
     @property
     def etag(self) -> str:
@@ -100,18 +113,12 @@ class ScimResource(models.Model):
         """Store what a SCIM write changes (never the owner, the host row or the id) in one
         ``UPDATE`` whose SQL is built once: every write to a user or group ends here."""
         self.fill_keys()
-        prepared = _UPDATES.get(type(self))
-        if prepared is None:
-            prepared = _UPDATES[type(self)] = PreparedUpdate(type(self), self.CHANGED_BY_WRITES)
-        prepared.save(self)
+        type(self).prepared_update.save(self)
 
     def insert(self) -> None:
         """Store a new resource in one ``INSERT`` whose SQL is built once: every SCIM create ends here."""
         self.fill_keys()
-        prepared = _INSERTS.get(type(self))
-        if prepared is None:
-            prepared = _INSERTS[type(self)] = PreparedInsert(type(self))
-        prepared.insert(self)
+        type(self).prepared_insert.insert(self)
 
     def fill_keys(self) -> None:
         """Derive the folded key columns from the values they key."""
@@ -150,10 +157,6 @@ class ScimUser(ScimResource):
     def __str__(self) -> str:
         return self.user_name
 
-    def save(self, *args, **kwargs) -> None:
-        self.fill_keys()
-        super().save(*args, **kwargs)
-
     def fill_keys(self) -> None:
         self.user_name_key = fold(self.user_name)
 
@@ -191,14 +194,5 @@ class ScimGroup(ScimResource):
     def __str__(self) -> str:
         return self.display_name
 
-    def save(self, *args, **kwargs) -> None:
-        self.fill_keys()
-        super().save(*args, **kwargs)
-
     def fill_keys(self) -> None:
         self.display_name_key = fold(self.display_name)
-
-
-#: One prepared UPDATE and INSERT per resource model (:meth:`ScimResource.save_changes`, :meth:`~ScimResource.insert`).
-_UPDATES: dict[type, PreparedUpdate] = {}
-_INSERTS: dict[type, PreparedInsert] = {}
